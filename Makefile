@@ -1,0 +1,86 @@
+# Dispute desk: `make run` to try it, `make test` to check it. Run `make help` for the rest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/dispute_desk
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
+
+# A Python 3.12 or newer: PATH first, then pyenv's versions. Django 6.1 needs 3.12+.
+define find_python
+for c in python3.13 python3.12 python3.14 python3; do \
+  p=$$(command -v $$c 2>/dev/null) || continue; \
+  $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo $$p; exit 0; }; \
+done; \
+root=$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv); \
+for p in $$(ls -d $$root/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -rV); do \
+  $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo $$p; exit 0; }; \
+done; exit 1
+endef
+
+.PHONY: help venv run test test-fast test-e2e lint format migrate seed browser check-deploy bench clean
+
+help:
+	@echo "make run         start web, Celery worker and beat on http://127.0.0.1:$(PORT) with demo data"
+	@echo "make test        the whole test suite against PostgreSQL and Redis"
+	@echo "make test-fast   the suite without the browser tests"
+	@echo "make test-e2e    only the browser (Playwright + Chromium) tests"
+	@echo "make lint        ruff check and format check"
+	@echo "make bench       the benchmarks under bench/"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@py=$$($(find_python)) || { echo "No Python 3.12 or newer found on PATH or in pyenv. Install Python 3.13 and try again." >&2; exit 1; }; \
+	if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$py"; $$py -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+# Debian's Chromium for the browser tests; Playwright's own browser download is not used.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need /usr/bin/chromium: run 'sudo apt-get install chromium'." >&2; exit 1; \
+	  fi; \
+	fi
+
+run: venv
+	@mkdir -p var/celery/broker var/celery/processed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo
+	@echo "  Dispute desk is starting on http://127.0.0.1:$(PORT)/"
+	@echo "  Demo logins (password: demo): buyers alice, bob; sellers carol, dave;"
+	@echo "  dispute team erin, frank (admin at /admin/); platform account platform."
+	@echo "  API docs: http://127.0.0.1:$(PORT)/api/docs/   Stop with Ctrl-C."
+	@echo
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) $(VENV)/bin/honcho -f Procfile start
+
+test: venv browser
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-fast: venv
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)
+
+test-e2e: venv browser
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: venv
+	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do DATABASE_URL=$(TEST_DATABASE_URL) $(PY) $$b; done || echo "No benchmarks yet."
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

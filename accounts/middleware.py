@@ -1,0 +1,22 @@
+import zoneinfo
+
+from django.utils import timezone
+
+
+class ViewerTimezoneMiddleware:
+    """Show every time in the signed-in viewer's own zone (stored values stay UTC)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        zone = getattr(user, "time_zone", None) if user is not None and user.is_authenticated else None
+        if zone:
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(zone))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
+        else:
+            timezone.deactivate()
+        return self.get_response(request)

@@ -1,0 +1,22 @@
+"""The one error a business rule raises. Pages turn it into a form message, the API into a 409."""
+
+import logging
+
+audit_log = logging.getLogger("dispute_desk.audit")
+
+
+class RuleViolation(Exception):
+    """A business rule refused an action.
+
+    `code` is the stable snake_case code clients rely on (API.md); `detail` is a sentence a
+    person can act on. `status` is 409 unless a rule says otherwise.
+    """
+
+    status = 409
+
+    def __init__(self, code: str, detail: str, *, status: int | None = None):
+        super().__init__(detail)
+        self.code = code
+        self.detail = str(detail)
+        if status is not None:
+            self.status = status

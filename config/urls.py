@@ -1,0 +1,36 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.api import TokenView
+from accounts.views import home
+from orders import api as orders_api
+from sellers import api as sellers_api
+
+api_patterns = [
+    path("auth/token/", TokenView.as_view(), name="token"),
+    path("carriers/", orders_api.CarrierListApi.as_view(), name="carriers"),
+    path("orders/", orders_api.OrderListCreateApi.as_view(), name="orders"),
+    path("orders/<str:number>/", orders_api.OrderDetailApi.as_view(), name="order"),
+    path("orders/<str:number>/shipment/", orders_api.ShipmentApi.as_view(), name="order-shipment"),
+    path("orders/<str:number>/delivery/", orders_api.DeliveryApi.as_view(), name="order-delivery"),
+    path("orders/<str:number>/extension/", orders_api.ExtensionRequestApi.as_view(), name="order-extension"),
+    path("orders/<str:number>/extension/grant/", orders_api.ExtensionGrantApi.as_view(), name="order-extension-grant"),
+    path("sellers/<slug:slug>/return-policy/", sellers_api.ReturnPolicyApi.as_view(), name="return-policy"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("orders/", include("orders.urls")),
+    path("seller/", include("sellers.urls")),
+    path("api/", include((api_patterns, "api"))),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

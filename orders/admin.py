@@ -1,0 +1,57 @@
+from django.contrib import admin
+
+from orders.models import Carrier, ExtensionRequest, Order, OrderEvent, OrderItem
+
+
+@admin.register(Carrier)
+class CarrierAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "dispute_window_days", "is_active")
+    list_editable = ("dispute_window_days", "is_active")
+    search_fields = ("code", "name")
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    extra = 0
+    readonly_fields = ("title", "quantity", "unit_price")
+    can_delete = False
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    readonly_fields = ("created_at", "actor", "action", "payload")
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "number",
+        "buyer",
+        "store",
+        "carrier",
+        "total",
+        "currency",
+        "status",
+        "window_opens_at",
+        "window_closes_at",
+    )
+    list_filter = ("status", "carrier", "store")
+    search_fields = ("number", "buyer__username", "store__name", "tracking_number")
+    list_select_related = ("buyer", "store", "carrier")
+    raw_id_fields = ("buyer", "store")
+    readonly_fields = ("window_opens_at", "window_closes_at", "return_policy_snapshot", "created_at", "updated_at")
+    inlines = [OrderItemInline, OrderEventInline]
+    date_hierarchy = "placed_at"
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(admin.ModelAdmin):
+    list_display = ("order", "days", "status", "granted_days", "created_at")
+    list_filter = ("status",)
+    raw_id_fields = ("order",)
+    list_select_related = ("order",)

@@ -1,0 +1,195 @@
+"""Demo data (DESIGN.md §5): people, stores and orders across every carrier and window state.
+
+Built through the same services the API uses, so the demo obeys the rules. Safe to run twice:
+people and stores are updated in place, orders that already exist are left as they are.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import DISPUTE_TEAM_GROUP, PLATFORM_GROUP, User
+from orders import services
+from orders.models import Carrier, Order
+from sellers.models import Payer, ReturnReason, Store
+from sellers.services import return_policy_update
+
+PASSWORD = "demo"
+
+PEOPLE = [
+    # username, first name, time zone, role
+    ("alice", "Alice", "America/Los_Angeles", "buyer"),
+    ("bob", "Bob", "Europe/Berlin", "buyer"),
+    ("carol", "Carol", "Asia/Shanghai", "seller"),
+    ("dave", "Dave", "Asia/Hong_Kong", "seller"),
+    ("erin", "Erin", "Europe/Dublin", "team"),
+    ("frank", "Frank", "Europe/Dublin", "team"),
+    ("platform", "Platform", "UTC", "platform"),
+]
+
+STORES = [
+    ("carols-gadgets", "Carol's Gadgets", "carol", "CN"),
+    ("daves-outlet", "Dave's Outlet", "dave", "HK"),
+]
+
+PRODUCTS = [
+    ("Wireless earbuds", Decimal("39.90")),
+    ("USB-C hub, 7 ports", Decimal("24.50")),
+    ("Phone case, clear", Decimal("8.99")),
+    ("Smart watch band", Decimal("12.00")),
+    ("Bluetooth speaker", Decimal("54.00")),
+    ("LED desk lamp", Decimal("31.25")),
+]
+
+
+def _person(username: str, first_name: str, zone: str, role: str) -> User:
+    user, _ = User.objects.update_or_create(
+        username=username,
+        defaults={
+            "first_name": first_name,
+            "email": f"{username}@example.com",
+            "time_zone": zone,
+            "is_staff": role == "team",
+            "is_active": True,
+        },
+    )
+    user.set_password(PASSWORD)
+    user.save(update_fields=["password"])
+    if role == "team":
+        user.groups.add(Group.objects.get(name=DISPUTE_TEAM_GROUP))
+    if role == "platform":
+        user.groups.add(Group.objects.get(name=PLATFORM_GROUP))
+    return user
+
+
+def _policies(stores: dict[str, Store]) -> None:
+    return_policy_update(
+        actor=stores["carols-gadgets"].owner,
+        store=stores["carols-gadgets"],
+        accepts_returns=True,
+        return_days=15,
+        covered_reasons=[r.value for r in ReturnReason if r != ReturnReason.CHANGED_MIND],
+        change_of_mind_shipping_payer=Payer.BUYER,
+        defective_shipping_payer=Payer.SELLER,
+        wrong_item_shipping_payer=Payer.SELLER,
+        free_returns=False,
+        refund_without_return=True,
+        condition_rules="Unused, in the original box, with all accessories.",
+        address_name="Carol's Gadgets Returns",
+        address_line1="88 Huaqiang North Road, Unit 12",
+        address_city="Shenzhen",
+        address_postal_code="518000",
+        address_country="CN",
+        notes="We answer messages within one working day.",
+    )
+    return_policy_update(
+        actor=stores["daves-outlet"].owner,
+        store=stores["daves-outlet"],
+        accepts_returns=True,
+        return_days=30,
+        covered_reasons=[r.value for r in ReturnReason],
+        change_of_mind_shipping_payer=Payer.BUYER,
+        defective_shipping_payer=Payer.SELLER,
+        wrong_item_shipping_payer=Payer.SELLER,
+        free_returns=True,
+        refund_without_return=False,
+        condition_rules="Any condition for defective items; unworn with tags for a change of mind.",
+        address_name="Dave's Outlet",
+        address_line1="5 Canton Road, Tower 2, 9/F",
+        address_city="Hong Kong",
+        address_postal_code="",
+        address_country="HK",
+        notes="",
+    )
+
+
+def _order(*, number, buyer, store, carrier, platform, placed_days_ago, shipped_days_ago, delivered_days_ago, product):
+    if Order.objects.filter(number=number).exists():
+        return
+    now = timezone.now().replace(second=0, microsecond=0)
+    placed_at = now - timedelta(days=placed_days_ago)
+    title, price = product
+    order, _ = services.order_create(
+        actor=platform,
+        number=number,
+        buyer=buyer,
+        store=store,
+        carrier=carrier,
+        placed_at=placed_at,
+        ship_by=placed_at + timedelta(days=3),
+        total=price,
+        currency="USD",
+        items=[services.ItemLine(title=title, quantity=1, unit_price=price)],
+    )
+    if shipped_days_ago is not None:
+        order = services.order_record_shipment(
+            actor=platform,
+            order=order,
+            carrier=carrier,
+            tracking_number=f"{carrier.code[:2].upper()}{number[-4:]}0042",
+            shipped_at=now - timedelta(days=shipped_days_ago),
+        )
+    if delivered_days_ago is not None:
+        services.order_record_delivery(
+            actor=platform, order=order, delivered_at=now - timedelta(days=delivered_days_ago)
+        )
+
+
+@transaction.atomic
+def seed_demo() -> dict[str, int]:
+    people = {username: _person(username, name, zone, role) for username, name, zone, role in PEOPLE}
+    stores = {}
+    for slug, name, owner, country in STORES:
+        stores[slug], _ = Store.objects.update_or_create(
+            slug=slug, defaults={"name": name, "owner": people[owner], "country": country}
+        )
+    _policies(stores)
+
+    buyers = [people["alice"], people["bob"]]
+    store_list = list(stores.values())
+    platform = people["platform"]
+    serial = 1000
+    for index, carrier in enumerate(Carrier.objects.order_by("dispute_window_days", "code")):
+        # Each carrier gets an order whose window has not opened, one that is open, one that closed.
+        for state, (placed, shipped, delivered) in enumerate(
+            [
+                (4, 2, None),
+                (14, 10, 5),
+                (carrier.dispute_window_days + 12, carrier.dispute_window_days + 8, carrier.dispute_window_days),
+            ]
+        ):
+            serial += 1
+            _order(
+                number=f"DD-{serial}",
+                buyer=buyers[(index + state) % 2],
+                store=store_list[(index + state + 1) % 2],
+                carrier=carrier,
+                platform=platform,
+                placed_days_ago=placed,
+                shipped_days_ago=shipped,
+                delivered_days_ago=delivered,
+                product=PRODUCTS[(index * 3 + state) % len(PRODUCTS)],
+            )
+    # Never shipped: one past its ship-by date (its window runs from ship-by), one still in time.
+    dhl = Carrier.objects.get(code="dhl")
+    china_post = Carrier.objects.get(code="china_post")
+    for number, buyer, store, carrier, placed in [
+        ("DD-2001", people["alice"], stores["carols-gadgets"], china_post, 12),
+        ("DD-2002", people["bob"], stores["daves-outlet"], dhl, 10),
+        ("DD-2003", people["alice"], stores["daves-outlet"], dhl, 1),
+    ]:
+        _order(
+            number=number,
+            buyer=buyer,
+            store=store,
+            carrier=carrier,
+            platform=platform,
+            placed_days_ago=placed,
+            shipped_days_ago=None,
+            delivered_days_ago=None,
+            product=PRODUCTS[placed % len(PRODUCTS)],
+        )
+    return {"users": len(people), "stores": len(stores), "orders": Order.objects.count()}

@@ -1,0 +1,183 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from orders.window import DisputeWindow, dispute_window, window_bounds
+from sellers.models import Store
+
+currency_validator = RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter ISO 4217 code such as USD."))
+
+
+class Carrier(models.Model):
+    """A shipping option. Its dispute_window_days sets how long buyers may open a dispute."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=80)
+    dispute_window_days = models.PositiveSmallIntegerField(
+        _("dispute window (days)"), validators=[MinValueValidator(7)]
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["dispute_window_days", "name"]
+        verbose_name = _("carrier")
+        verbose_name_plural = _("carriers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrderStatus(models.TextChoices):
+    AWAITING_SHIPMENT = "awaiting_shipment", _("Awaiting shipment")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    COMPLETED = "completed", _("Completed")
+    REFUNDED = "refunded", _("Refunded")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+
+
+class Order(models.Model):
+    number = models.CharField(
+        _("number"),
+        max_length=40,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9_-]*$", _("Letters, digits, - and _ only."))],
+    )
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="orders")
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.PROTECT, related_name="orders", help_text=_("The shipping option chosen at checkout.")
+    )
+    total = models.DecimalField(
+        _("total"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    currency = models.CharField(_("currency"), max_length=3, validators=[currency_validator])
+    placed_at = models.DateTimeField(_("placed at"))
+    ship_by = models.DateTimeField(_("ship by"))
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    shipment_carrier = models.ForeignKey(
+        Carrier, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("shipped with")
+    )
+    tracking_number = models.CharField(_("tracking number"), max_length=80, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.AWAITING_SHIPMENT
+    )
+    extension_days = models.PositiveSmallIntegerField(_("protection extension (days)"), default=0)
+    # Kept in step with the facts above by refresh_window(), so lists filter and sweeps find
+    # due rows with an index instead of recomputing every order.
+    window_opens_at = models.DateTimeField(_("dispute window opens"), db_index=True)
+    window_closes_at = models.DateTimeField(_("dispute window closes"), db_index=True)
+    return_policy_snapshot = models.JSONField(_("return policy when placed"), default=dict)
+    # Fingerprint of the platform's create request, so a retry is recognised (API.md).
+    source_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        indexes = [
+            models.Index(fields=["buyer", "-placed_at"]),
+            models.Index(fields=["store", "-placed_at"]),
+            models.Index(fields=["status", "window_closes_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(total__gt=0), name="order_total_positive"),
+            models.CheckConstraint(
+                condition=models.Q(ship_by__gte=models.F("placed_at")), name="order_ship_by_after_placed"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def refresh_window(self) -> None:
+        self.window_opens_at, self.window_closes_at = window_bounds(
+            shipped_at=self.shipped_at,
+            ship_by=self.ship_by,
+            window_days=self.carrier.dispute_window_days,
+            extension_days=self.extension_days,
+            opens_after_days=settings.DISPUTE_WINDOW_OPENS_AFTER_DAYS,
+        )
+
+    def dispute_window(self, now=None) -> DisputeWindow:
+        return dispute_window(
+            shipped_at=self.shipped_at,
+            ship_by=self.ship_by,
+            window_days=self.carrier.dispute_window_days,
+            extension_days=self.extension_days,
+            opens_after_days=settings.DISPUTE_WINDOW_OPENS_AFTER_DAYS,
+            now=now or timezone.now(),
+        )
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    title = models.CharField(_("title"), max_length=200)
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(
+        _("unit price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("item")
+        verbose_name_plural = _("items")
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.title}"
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class ExtensionRequest(models.Model):
+    """A buyer asking the seller for more days of protection."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the seller")
+        GRANTED = "granted", _("Granted")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="extension_requests")
+    days = models.PositiveSmallIntegerField(_("days asked"))
+    note = models.TextField(_("note"), blank=True, max_length=1000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    granted_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"], condition=models.Q(status="pending"), name="one_pending_extension_request_per_order"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} +{self.days} days ({self.status})"
+
+
+class OrderEvent(models.Model):
+    """Append-only record of what happened to an order (created, shipped, delivered, extended)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.action}"

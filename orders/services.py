@@ -1,0 +1,235 @@
+"""Order rules: creation from the platform, shipment and delivery events, protection extensions.
+
+Every change runs in one transaction on a locked order row and leaves an OrderEvent behind.
+"""
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from config.errors import RuleViolation
+from orders.models import Carrier, ExtensionRequest, Order, OrderEvent, OrderItem, OrderStatus
+from sellers.models import Store
+from sellers.services import store_policy
+
+audit_log = logging.getLogger("dispute_desk.audit")
+
+# A platform clock a little ahead of ours must not make a fresh event look like the future.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    title: str
+    quantity: int
+    unit_price: Decimal
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _fingerprint(**facts) -> str:
+    return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _event(order: Order, action: str, actor: User | None, **payload) -> None:
+    OrderEvent.objects.create(order=order, actor=actor, action=action, payload=payload)
+    audit_log.info(
+        "order=%s action=%s actor=%s payload=%s",
+        order.number,
+        action,
+        actor.username if actor else "system",
+        json.dumps(payload, default=str),
+    )
+
+
+def order_create(
+    *,
+    actor: User,
+    number: str,
+    buyer: User,
+    store: Store,
+    carrier: Carrier,
+    placed_at: datetime,
+    ship_by: datetime,
+    total: Decimal,
+    currency: str,
+    items: list[ItemLine],
+) -> tuple[Order, bool]:
+    """Create an order, freezing the store's return policy as it stands now.
+
+    Idempotent on `number`: the same request again returns the existing order (created=False);
+    the same number with different facts is refused with `order_exists`.
+    """
+    if ship_by < placed_at:
+        raise RuleViolation("invalid", _("ship_by cannot be before placed_at."), status=400)
+    fingerprint = _fingerprint(
+        number=number,
+        buyer=buyer.pk,
+        store=store.pk,
+        carrier=carrier.code,
+        placed_at=_utc(placed_at),
+        ship_by=_utc(ship_by),
+        total=str(total.quantize(Decimal("0.01"))),
+        currency=currency,
+        items=[[i.title, i.quantity, str(i.unit_price.quantize(Decimal("0.01")))] for i in items],
+    )
+    existing = Order.objects.filter(number=number).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                order = Order(
+                    number=number,
+                    buyer=buyer,
+                    store=store,
+                    carrier=carrier,
+                    placed_at=placed_at,
+                    ship_by=ship_by,
+                    total=total,
+                    currency=currency,
+                    return_policy_snapshot=store_policy(store).snapshot(),
+                    source_fingerprint=fingerprint,
+                )
+                order.refresh_window()
+                order.save()
+                OrderItem.objects.bulk_create(
+                    OrderItem(order=order, title=i.title, quantity=i.quantity, unit_price=i.unit_price) for i in items
+                )
+                _event(order, "created", actor, total=str(total), currency=currency)
+            return order, True
+        except IntegrityError:
+            # A concurrent request with the same number won the race; judge against its row.
+            existing = Order.objects.get(number=number)
+    if existing.source_fingerprint != fingerprint:
+        raise RuleViolation(
+            "order_exists",
+            _("Order %(number)s already exists with different details; send the original details or a new number.")
+            % {"number": number},
+        )
+    return existing, False
+
+
+def order_record_shipment(
+    *, actor: User, order: Order, carrier: Carrier, tracking_number: str, shipped_at: datetime
+) -> Order:
+    """Record that the seller shipped. Repeating the same event is harmless; a different one is refused."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("carrier").get(pk=order.pk)
+        if order.shipped_at is not None:
+            if (
+                order.shipped_at == shipped_at
+                and order.tracking_number == tracking_number
+                and order.shipment_carrier_id == carrier.pk
+            ):
+                return order
+            raise RuleViolation(
+                "already_shipped",
+                _("This order was already recorded as shipped on %(date)s with tracking %(tracking)s.")
+                % {"date": _utc(order.shipped_at), "tracking": order.tracking_number},
+            )
+        if shipped_at < order.placed_at:
+            raise RuleViolation("invalid", _("shipped_at cannot be before the order was placed."), status=400)
+        if shipped_at > timezone.now() + CLOCK_SKEW:
+            raise RuleViolation("invalid", _("shipped_at cannot be in the future."), status=400)
+        order.shipped_at = shipped_at
+        order.shipment_carrier = carrier
+        order.tracking_number = tracking_number
+        if order.status == OrderStatus.AWAITING_SHIPMENT:
+            order.status = OrderStatus.SHIPPED
+        order.refresh_window()
+        order.save()
+        _event(
+            order, "shipped", actor, carrier=carrier.code, tracking_number=tracking_number, shipped_at=_utc(shipped_at)
+        )
+    return order
+
+
+def order_record_delivery(*, actor: User, order: Order, delivered_at: datetime) -> Order:
+    """Record delivery. Repeating it is harmless; delivery before shipment is refused."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("carrier").get(pk=order.pk)
+        if order.shipped_at is None:
+            raise RuleViolation("not_shipped", _("This order has no shipment yet; record the shipment first."))
+        if order.delivered_at is not None:
+            if order.delivered_at == delivered_at:
+                return order
+            raise RuleViolation(
+                "already_delivered",
+                _("This order was already recorded as delivered on %(date)s.") % {"date": _utc(order.delivered_at)},
+            )
+        if delivered_at < order.shipped_at:
+            raise RuleViolation("invalid", _("delivered_at cannot be before shipped_at."), status=400)
+        if delivered_at > timezone.now() + CLOCK_SKEW:
+            raise RuleViolation("invalid", _("delivered_at cannot be in the future."), status=400)
+        order.delivered_at = delivered_at
+        if order.status == OrderStatus.SHIPPED:
+            order.status = OrderStatus.DELIVERED
+        order.save()
+        _event(order, "delivered", actor, delivered_at=_utc(delivered_at))
+    return order
+
+
+def _refuse_if_closed(order: Order, now: datetime) -> None:
+    window = order.dispute_window(now)
+    if window.state == "closed":
+        raise RuleViolation(
+            "window_closed",
+            _("The protection window closed on %(date)s; it can no longer be extended.")
+            % {"date": date_format(timezone.localtime(window.closes_at), "j M Y, H:i T")},
+        )
+
+
+def _check_days(days: int) -> None:
+    if not 1 <= days <= settings.EXTENSION_MAX_DAYS:
+        raise RuleViolation(
+            "invalid",
+            _("Ask for between 1 and %(max)s days.") % {"max": settings.EXTENSION_MAX_DAYS},
+            status=400,
+        )
+
+
+def extension_request(*, buyer: User, order: Order, days: int, note: str = "") -> ExtensionRequest:
+    """The buyer asks the seller for more days of protection, while the window has not closed."""
+    _check_days(days)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("carrier").get(pk=order.pk)
+        if order.buyer_id != buyer.pk:
+            raise RuleViolation("forbidden", _("Only the buyer can ask for an extension."), status=403)
+        _refuse_if_closed(order, timezone.now())
+        if order.extension_requests.filter(status=ExtensionRequest.Status.PENDING).exists():
+            raise RuleViolation(
+                "extension_pending", _("You already asked for an extension; the seller has not answered yet.")
+            )
+        request = ExtensionRequest.objects.create(order=order, days=days, note=note)
+        _event(order, "extension_requested", buyer, days=days, note=note)
+    return request
+
+
+def extension_grant(*, seller: User, order: Order, days: int) -> Order:
+    """The seller grants more days; a window only grows. Answers any pending request."""
+    _check_days(days)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("carrier", "store").get(pk=order.pk)
+        if order.store.owner_id != seller.pk:
+            raise RuleViolation("forbidden", _("Only the store owner can grant an extension."), status=403)
+        now = timezone.now()
+        _refuse_if_closed(order, now)
+        order.extension_days += days
+        order.refresh_window()
+        order.save()
+        order.extension_requests.filter(status=ExtensionRequest.Status.PENDING).update(
+            status=ExtensionRequest.Status.GRANTED, granted_days=days, decided_at=now
+        )
+        _event(order, "extension_granted", seller, days=days, closes_at=_utc(order.window_closes_at))
+    return order

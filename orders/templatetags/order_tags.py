@@ -1,0 +1,26 @@
+from django import template
+
+register = template.Library()
+
+
+@register.simple_tag
+def order_window(order):
+    """{% order_window order as window %}: the order's dispute window now."""
+    return order.dispute_window()
+
+
+@register.inclusion_tag("includes/window_badge.html")
+def window_badge(order):
+    return {"window": order.dispute_window()}
+
+
+@register.inclusion_tag("includes/money.html")
+def money(amount, currency):
+    return {"amount": amount, "currency": currency}
+
+
+@register.filter
+def reason_label(value: str) -> str:
+    from sellers.models import ReturnReason
+
+    return dict(ReturnReason.choices).get(value, value)

@@ -1,0 +1,129 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ReturnReason(models.TextChoices):
+    CHANGED_MIND = "changed_mind", _("Changed my mind")
+    NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
+    DAMAGED = "damaged", _("Arrived damaged")
+    WRONG_ITEM = "wrong_item", _("Wrong item")
+    MISSING_PARTS = "missing_parts", _("Missing parts")
+    DEFECTIVE = "defective", _("Defective")
+    COUNTERFEIT = "counterfeit", _("Counterfeit")
+    OTHER = "other", _("Other")
+
+
+class Payer(models.TextChoices):
+    BUYER = "buyer", _("Buyer")
+    SELLER = "seller", _("Seller")
+
+
+class Store(models.Model):
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stores", verbose_name=_("owner")
+    )
+    country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2 code"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReturnPolicy(models.Model):
+    """A store's current return policy. Orders keep a snapshot of it (see `snapshot`)."""
+
+    store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="return_policy")
+    accepts_returns = models.BooleanField(_("accepts returns"), default=True)
+    return_days = models.PositiveSmallIntegerField(
+        _("days to return after delivery"),
+        default=15,
+        help_text=_("How long after delivery a buyer may send an item back."),
+    )
+    covered_reasons = models.JSONField(
+        _("reasons covered"),
+        default=list,
+        blank=True,
+        help_text=_("Return reasons this policy accepts."),
+    )
+    change_of_mind_shipping_payer = models.CharField(
+        _("return shipping for a change of mind is paid by"), max_length=6, choices=Payer.choices, default=Payer.BUYER
+    )
+    defective_shipping_payer = models.CharField(
+        _("return shipping for defective or damaged items is paid by"),
+        max_length=6,
+        choices=Payer.choices,
+        default=Payer.SELLER,
+    )
+    wrong_item_shipping_payer = models.CharField(
+        _("return shipping for wrong or not-as-described items is paid by"),
+        max_length=6,
+        choices=Payer.choices,
+        default=Payer.SELLER,
+    )
+    free_returns = models.BooleanField(_("free returns offered"), default=False)
+    refund_without_return = models.BooleanField(
+        _("refund without return allowed"),
+        default=False,
+        help_text=_("The store may refund without asking for the item back."),
+    )
+    condition_rules = models.TextField(
+        _("condition rules"),
+        blank=True,
+        max_length=2000,
+        help_text=_("E.g. unused, in original packaging, tags attached."),
+    )
+    address_name = models.CharField(_("return address: name"), max_length=120, blank=True)
+    address_line1 = models.CharField(_("return address: line 1"), max_length=200, blank=True)
+    address_line2 = models.CharField(_("return address: line 2"), max_length=200, blank=True)
+    address_city = models.CharField(_("return address: city"), max_length=100, blank=True)
+    address_postal_code = models.CharField(_("return address: postal code"), max_length=20, blank=True)
+    address_country = models.CharField(_("return address: country"), max_length=2, blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=4000)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("return policy")
+        verbose_name_plural = _("return policies")
+
+    def __str__(self) -> str:
+        return f"{self.store} return policy"
+
+    SNAPSHOT_FIELDS = (
+        "accepts_returns",
+        "return_days",
+        "covered_reasons",
+        "change_of_mind_shipping_payer",
+        "defective_shipping_payer",
+        "wrong_item_shipping_payer",
+        "free_returns",
+        "refund_without_return",
+        "condition_rules",
+        "notes",
+    )
+
+    @property
+    def return_address(self) -> dict:
+        return {
+            "name": self.address_name,
+            "line1": self.address_line1,
+            "line2": self.address_line2,
+            "city": self.address_city,
+            "postal_code": self.address_postal_code,
+            "country": self.address_country,
+        }
+
+    def snapshot(self) -> dict:
+        """The policy as plain JSON, frozen into an order when it is placed."""
+        data = {name: getattr(self, name) for name in self.SNAPSHOT_FIELDS}
+        data["covered_reasons"] = list(self.covered_reasons or [])
+        data["return_address"] = self.return_address
+        data["updated_at"] = self.updated_at.isoformat() if self.updated_at else None
+        return data

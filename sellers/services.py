@@ -1,0 +1,46 @@
+"""Store rules: every store has a return policy; only its owner changes it."""
+
+import json
+import logging
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from config.errors import RuleViolation
+from sellers.models import ReturnPolicy, ReturnReason, Store
+
+audit_log = logging.getLogger("dispute_desk.audit")
+
+DEFAULT_COVERED_REASONS = [r.value for r in ReturnReason if r != ReturnReason.CHANGED_MIND]
+
+
+def store_policy(store: Store) -> ReturnPolicy:
+    """The store's current policy, creating the default one on first use."""
+    policy, _created = ReturnPolicy.objects.get_or_create(
+        store=store, defaults={"covered_reasons": DEFAULT_COVERED_REASONS}
+    )
+    return policy
+
+
+def return_policy_update(*, actor: User, store: Store, **fields) -> ReturnPolicy:
+    """Replace the store's policy fields. Orders already placed keep their snapshot."""
+    if store.owner_id != actor.pk:
+        raise RuleViolation("forbidden", _("Only the store owner can change its return policy."), status=403)
+    unknown = set(fields) - {f.name for f in ReturnPolicy._meta.get_fields()}
+    if unknown:
+        raise ValueError(f"unknown policy fields: {sorted(unknown)}")
+    with transaction.atomic():
+        policy = store_policy(store)
+        policy = ReturnPolicy.objects.select_for_update().get(pk=policy.pk)
+        for name, value in fields.items():
+            setattr(policy, name, value)
+        policy.full_clean()
+        policy.save()
+    audit_log.info(
+        "store=%s action=return_policy_updated actor=%s fields=%s",
+        store.slug,
+        actor.username,
+        json.dumps(sorted(fields)),
+    )
+    return policy

@@ -1,0 +1,76 @@
+"""Return policies: the owner edits them; an order keeps the policy it was placed under."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from orders.models import Order
+from sellers.models import ReturnPolicy
+from tests.conftest import api_as
+from tests.factories import make_order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_order_keeps_its_policy_snapshot_after_the_store_edits_its_policy(world):
+    make_order(buyer=world.alice, store=world.carols, number="P-1", shipped_at=datetime(2026, 3, 1, tzinfo=UTC))
+    policy = api_as(world.carol).get("/api/sellers/carols-gadgets/return-policy/").json()
+    assert policy["accepts_returns"] is True
+    policy.update(accepts_returns=False, return_days=0, notes="No returns any more.")
+    assert (
+        api_as(world.carol).put("/api/sellers/carols-gadgets/return-policy/", policy, format="json").status_code == 200
+    )
+
+    snapshot = api_as(world.alice).get("/api/orders/P-1/").json()["return_policy"]
+    assert snapshot["accepts_returns"] is True
+    assert snapshot["return_days"] == 15
+    assert snapshot["notes"] == ""
+    assert Order.objects.get(number="P-1").return_policy_snapshot["accepts_returns"] is True
+    # A new order takes the new policy.
+    make_order(buyer=world.alice, store=world.carols, number="P-2")
+    assert api_as(world.alice).get("/api/orders/P-2/").json()["return_policy"]["accepts_returns"] is False
+
+
+def test_policy_put_validates_every_field(world):
+    policy = api_as(world.carol).get("/api/sellers/carols-gadgets/return-policy/").json()
+    policy.update(
+        covered_reasons=["changed_mind", "teleported"], change_of_mind_shipping_payer="nobody", return_days=-1
+    )
+    response = api_as(world.carol).put("/api/sellers/carols-gadgets/return-policy/", policy, format="json")
+    assert response.status_code == 400
+    assert {"covered_reasons.1", "change_of_mind_shipping_payer", "return_days"} <= set(response.json()["fields"])
+    assert ReturnPolicy.objects.get(store=world.carols).return_days == 15
+
+
+def test_policy_put_writes_the_return_address(world):
+    policy = api_as(world.carol).get("/api/sellers/carols-gadgets/return-policy/").json()
+    policy["return_address"] = {
+        "name": "Returns",
+        "line1": "1 Road",
+        "city": "Shenzhen",
+        "postal_code": "518000",
+        "country": "CN",
+    }
+    response = api_as(world.carol).put("/api/sellers/carols-gadgets/return-policy/", policy, format="json")
+    assert response.status_code == 200
+    assert response.json()["return_address"]["city"] == "Shenzhen"
+    assert ReturnPolicy.objects.get(store=world.carols).address_line1 == "1 Road"
+
+
+def test_policy_page_saves_and_shows_field_errors(client, world):
+    client.force_login(world.carol)
+    page = client.get("/seller/policy/")
+    assert page.status_code == 200
+    form = page.context["form"]
+    data = {name: value for name, value in form.initial.items() if value is not None and name in form.fields}
+    data.update(accepts_returns="on", return_days="400", covered_reasons=["damaged"], address_line1="", address_city="")
+    response = client.post("/seller/policy/", data)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "At most 365 days." in body
+    assert "needs a return address" in body
+    data.update(return_days="20", address_line1="1 Road", address_city="Shenzhen", address_country="cn")
+    response = client.post("/seller/policy/", data)
+    assert response.status_code == 302
+    policy = ReturnPolicy.objects.get(store=world.carols)
+    assert policy.return_days == 20 and policy.covered_reasons == ["damaged"] and policy.address_country == "CN"
