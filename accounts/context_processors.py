@@ -1,3 +1,5 @@
+from functools import cache
+
 from accounts import roles
 
 
@@ -6,7 +8,11 @@ def viewer(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    from messaging.selectors import unread_total
+
     return {
         "viewer_is_seller": roles.is_seller(user),
         "viewer_is_team": roles.is_dispute_team(user),
+        # Counted only if the page shows it, and then once.
+        "viewer_unread": cache(lambda: unread_total(user)),
     }

@@ -12,7 +12,8 @@ class ViewerTimezoneMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         zone = getattr(user, "time_zone", None) if user is not None and user.is_authenticated else None
-        if zone:
+        # The API always speaks UTC, whichever way the caller signed in.
+        if zone and not request.path.startswith("/api/"):
             try:
                 timezone.activate(zoneinfo.ZoneInfo(zone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import TokenView
 from accounts.views import home
+from messaging import api as messaging_api
 from orders import api as orders_api
 from sellers import api as sellers_api
 
@@ -17,6 +18,9 @@ api_patterns = [
     path("orders/<str:number>/delivery/", orders_api.DeliveryApi.as_view(), name="order-delivery"),
     path("orders/<str:number>/extension/", orders_api.ExtensionRequestApi.as_view(), name="order-extension"),
     path("orders/<str:number>/extension/grant/", orders_api.ExtensionGrantApi.as_view(), name="order-extension-grant"),
+    path("orders/<str:number>/messages/", messaging_api.ThreadApi.as_view(), name="order-messages"),
+    path("orders/<str:number>/messages/read/", messaging_api.ThreadReadApi.as_view(), name="order-messages-read"),
+    path("messages/unread/", messaging_api.UnreadApi.as_view(), name="unread"),
     path("sellers/<slug:slug>/return-policy/", sellers_api.ReturnPolicyApi.as_view(), name="return-policy"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
@@ -26,6 +30,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("messaging.urls")),
     path("orders/", include("orders.urls")),
     path("seller/", include("sellers.urls")),
     path("api/", include((api_patterns, "api"))),

@@ -1,0 +1,93 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Order
+
+
+class Thread(models.Model):
+    """The one conversation about an order, between its buyer and its store (and the team)."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="thread")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("thread")
+        verbose_name_plural = _("threads")
+
+    def __str__(self) -> str:
+        return f"Thread on {self.order}"
+
+
+class AuthorRole(models.TextChoices):
+    BUYER = "buyer", _("Buyer")
+    SELLER = "seller", _("Seller")
+    TEAM = "team", _("Dispute team")
+
+
+class Message(models.Model):
+    """A message is evidence: parties never edit or delete it."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=6, choices=AuthorRole.choices)
+    body = models.TextField(_("message"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["thread", "created_at"])]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.thread.order_id}: {self.body[:40]}"
+
+
+class Photo(models.Model):
+    """A cleaned photo (see messaging.photos). Served only through the checked photo view."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, null=True, blank=True, related_name="photos")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(max_length=200)
+    thumbnail = models.FileField(max_length=200)
+    content_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    sha256 = models.CharField(_("SHA-256 of the original"), max_length=64, db_index=True)
+    original_size = models.PositiveIntegerField()
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "position"]
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+
+    def __str__(self) -> str:
+        return f"Photo {self.id} ({self.width}×{self.height})"
+
+    def order_id_for_access(self) -> int | None:
+        """The order whose parties may see this photo."""
+        if self.message_id:
+            return self.message.thread.order_id
+        return None
+
+
+class ThreadState(models.Model):
+    """Per user per thread: what they have read and when they were last emailed about it."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="states")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="thread_states")
+    last_read_at = models.DateTimeField(null=True, blank=True)
+    last_emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["thread", "user"], name="one_state_per_user_per_thread")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.thread}"

@@ -192,4 +192,7 @@ def seed_demo() -> dict[str, int]:
             delivered_days_ago=None,
             product=PRODUCTS[placed % len(PRODUCTS)],
         )
+    from messaging.demo import seed_messages
+
+    seed_messages()
     return {"users": len(people), "stores": len(stores), "orders": Order.objects.count()}

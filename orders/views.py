@@ -6,6 +6,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from config.errors import RuleViolation
+from messaging.forms import MessageForm
+from messaging.models import Message, Photo
+from messaging.selectors import unread_by_order
+from messaging.services import thread_mark_read
 from orders import services
 from orders.forms import ExtensionGrantForm, ExtensionRequestForm
 from orders.models import ExtensionRequest
@@ -15,11 +19,15 @@ from orders.selectors import order_get_for, orders_visible_to
 @login_required
 def order_list(request):
     """My orders: what the buyer bought, newest first, each with its dispute window."""
-    orders = orders_visible_to(request.user).filter(buyer=request.user)
-    return render(request, "orders/order_list.html", {"orders": orders[:200]})
+    orders = list(orders_visible_to(request.user).filter(buyer=request.user)[:200])
+    unread = unread_by_order(request.user)
+    for order in orders:
+        order.unread = unread.get(order.number, 0)
+    return render(request, "orders/order_list.html", {"orders": orders})
 
 
-def _order_page(request, order, *, extension_form=None, grant_form=None, status=200):
+def render_order_page(request, order, *, extension_form=None, grant_form=None, message_form=None, status=200):
+    """The order page: facts, window, policy snapshot, and the buyer–seller thread."""
     order = (
         orders_visible_to(request.user)
         .prefetch_related(
@@ -31,7 +39,18 @@ def _order_page(request, order, *, extension_form=None, grant_form=None, status=
     is_seller = order.store.owner_id == request.user.pk
     window = order.dispute_window()
     pending = next((r for r in order.extension_requests.all() if r.status == ExtensionRequest.Status.PENDING), None)
+    thread_messages = (
+        Message.objects.filter(thread__order=order)
+        .select_related("author")
+        .prefetch_related(Prefetch("photos", queryset=Photo.objects.order_by("position")))
+        .order_by("created_at", "id")
+    )
+    if (is_buyer or is_seller) and request.method == "GET":
+        thread_mark_read(user=request.user, order=order)  # they are looking at it now
     context = {
+        "thread_messages": thread_messages,
+        "message_form": message_form or MessageForm(),
+        "can_post": is_buyer or is_seller,
         "order": order,
         "window": window,
         "policy": order.return_policy_snapshot,
@@ -46,7 +65,7 @@ def _order_page(request, order, *, extension_form=None, grant_form=None, status=
 
 @login_required
 def order_detail(request, number: str):
-    return _order_page(request, order_get_for(request.user, number))
+    return render_order_page(request, order_get_for(request.user, number))
 
 
 @login_required
@@ -62,7 +81,7 @@ def extension_request_view(request, number: str):
         else:
             messages.success(request, _("Your request was sent to the seller."))
             return redirect("orders:detail", number=order.number)
-    return _order_page(request, order, extension_form=form, status=400)
+    return render_order_page(request, order, extension_form=form, status=400)
 
 
 @login_required
@@ -78,4 +97,4 @@ def extension_grant_view(request, number: str):
         else:
             messages.success(request, _("The buyer's protection was extended."))
             return redirect("orders:detail", number=order.number)
-    return _order_page(request, order, grant_form=form, status=400)
+    return render_order_page(request, order, grant_form=form, status=400)

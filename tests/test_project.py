@@ -102,7 +102,8 @@ def test_seed_demo_refuses_unless_debug():
 
 
 @pytest.mark.django_db
-def test_seed_demo_covers_every_carrier_and_window_state_and_is_safe_twice():
+def test_seed_demo_covers_every_carrier_and_window_state_and_is_safe_twice(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
     with override_settings(DEBUG=True):
         call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
         count = Order.objects.count()
@@ -116,6 +117,9 @@ def test_seed_demo_covers_every_carrier_and_window_state_and_is_safe_twice():
         o for o in Order.objects.filter(shipped_at__isnull=True) if o.dispute_window().state.value == "open"
     ]
     assert unshipped_open, "an unshipped order past its ship-by date"
+    from messaging.models import Message, Photo
+
+    assert Message.objects.count() == 4 and Photo.objects.count() == 2  # and not doubled by the second run
     buyers = set(Order.objects.values_list("buyer__username", flat=True))
     stores = set(Order.objects.values_list("store__slug", flat=True))
     assert buyers == {"alice", "bob"} and stores == {"carols-gadgets", "daves-outlet"}

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -132,7 +133,8 @@ STORAGES = {
 # Uploads: a message carries up to 6 photos of 10 MB each.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-MAX_REQUEST_UPLOAD_BYTES = 62 * 1024 * 1024
+# The whole request: six full-size photos and the form around them.
+MAX_REQUEST_UPLOAD_BYTES = 61_000_000
 
 # Django 6.1 configures mail through MAILERS; EMAIL_URL (e.g. smtp+tls://user:pass@host:587) fills it.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
@@ -260,3 +262,12 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# --- Photos -------------------------------------------------------------------------------------
+PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=10_000_000)
+PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=40_000_000)
+PHOTOS_PER_MESSAGE = 6
+MESSAGE_MAX_LENGTH = 5000
+MESSAGE_EMAIL_INTERVAL_MINUTES = 10
+# Django refuses a request with more file parts than this before any view runs.
+DATA_UPLOAD_MAX_NUMBER_FILES = 12

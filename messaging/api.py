@@ -1,0 +1,61 @@
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from messaging.models import Message, Photo
+from messaging.selectors import unread_by_order
+from messaging.serializers import MessageInSerializer, MessageSerializer, UnreadSerializer
+from messaging.services import message_post, thread_mark_read
+from orders.selectors import order_get_for
+
+
+def messages_of(order):
+    return (
+        Message.objects.filter(thread__order=order)
+        .select_related("author")
+        .prefetch_related(Prefetch("photos", queryset=Photo.objects.order_by("position")))
+        .order_by("created_at", "id")
+    )
+
+
+class ThreadApi(generics.ListAPIView):
+    """GET: the order's thread, oldest first. POST (multipart): body and up to 6 images."""
+
+    serializer_class = MessageSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Message.objects.none()
+        return messages_of(order_get_for(self.request.user, self.kwargs["number"]))
+
+    @extend_schema(request={"multipart/form-data": MessageInSerializer}, responses={201: MessageSerializer})
+    def post(self, request, number: str):
+        order = order_get_for(request.user, number)
+        uploads = request.FILES.getlist("images") if hasattr(request, "FILES") else []
+        serializer = MessageInSerializer(data={"body": request.data.get("body", "")})
+        serializer.is_valid(raise_exception=True)
+        message = message_post(
+            author=request.user, order=order, body=serializer.validated_data["body"], uploads=uploads
+        )
+        message = messages_of(order).get(pk=message.pk)
+        return Response(MessageSerializer(message, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class ThreadReadApi(APIView):
+    @extend_schema(request=None, responses=UnreadSerializer)
+    def post(self, request, number: str):
+        order = order_get_for(request.user, number)
+        thread_mark_read(user=request.user, order=order)
+        return Response({"order": order.number, "unread": 0, "detail": _("Marked as read.")})
+
+
+class UnreadApi(APIView):
+    @extend_schema(responses=UnreadSerializer(many=True))
+    def get(self, request):
+        counts = unread_by_order(request.user)
+        return Response([{"order": number, "unread": n} for number, n in sorted(counts.items())])

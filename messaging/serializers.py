@@ -1,0 +1,52 @@
+from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from accounts import roles
+from messaging.models import AuthorRole, Message, Photo
+
+
+class PhotoSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Photo
+        fields = ["id", "url", "thumbnail_url", "width", "height", "sha256"]
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_url(self, photo) -> str:
+        return self._absolute(reverse("photo", args=[photo.pk]))
+
+    def get_thumbnail_url(self, photo) -> str:
+        return self._absolute(reverse("photo-thumbnail", args=[photo.pk]))
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+    images = PhotoSerializer(source="photos", many=True)
+
+    class Meta:
+        model = Message
+        fields = ["id", "author", "role", "body", "created_at", "images"]
+
+    def get_author(self, message) -> str:
+        request = self.context.get("request")
+        # Parties see the team as one voice; the team sees which member wrote.
+        if message.role == AuthorRole.TEAM and not (request and roles.is_dispute_team(request.user)):
+            return str(_("Dispute team"))
+        return message.author.username
+
+
+class MessageInSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=settings.MESSAGE_MAX_LENGTH, allow_blank=True, required=False, default="")
+    images = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+
+
+class UnreadSerializer(serializers.Serializer):
+    order = serializers.CharField()
+    unread = serializers.IntegerField()

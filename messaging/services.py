@@ -1,0 +1,151 @@
+"""Messages between an order's buyer and its store: evidence, so never edited or deleted."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import roles
+from accounts.models import User
+from config.errors import RuleViolation
+from messaging.models import AuthorRole, Message, Photo, Thread, ThreadState
+from messaging.photos import CleanPhoto, clean_uploads, random_name
+from orders.models import Order
+
+audit_log = logging.getLogger("dispute_desk.audit")
+
+
+def thread_for(order: Order) -> Thread:
+    thread, _created = Thread.objects.get_or_create(order=order)
+    return thread
+
+
+def team_may_post(order: Order) -> bool:
+    """The dispute team joins a thread once the order's dispute is escalated to them."""
+    from disputes.selectors import dispute_is_with_team  # disputes builds on messaging
+
+    return dispute_is_with_team(order)
+
+
+def author_role(user: User, order: Order) -> str:
+    if order.buyer_id == user.pk:
+        return AuthorRole.BUYER
+    if order.store.owner_id == user.pk:
+        return AuthorRole.SELLER
+    if roles.is_dispute_team(user):
+        if not team_may_post(order):
+            raise RuleViolation(
+                "invalid_state",
+                _("The dispute team can post in this thread once the order's dispute is escalated."),
+            )
+        return AuthorRole.TEAM
+    raise RuleViolation("forbidden", _("Only the buyer and the seller of this order can post here."), status=403)
+
+
+def store_photos(photos: list[CleanPhoto], *, uploaded_by: User, prefix: str = "photos", **owner) -> list[Photo]:
+    """Write cleaned photos to storage and create their rows. Call inside a transaction; the
+    caller removes the files again if the transaction fails (see message_post)."""
+    rows = []
+    for position, photo in enumerate(photos):
+        name = default_storage.save(random_name(prefix, photo.extension), ContentFile(photo.content))
+        thumb = default_storage.save(random_name(f"{prefix}-thumbs", photo.extension), ContentFile(photo.thumbnail))
+        rows.append(
+            Photo(
+                uploaded_by=uploaded_by,
+                file=name,
+                thumbnail=thumb,
+                content_type=photo.content_type,
+                width=photo.width,
+                height=photo.height,
+                sha256=photo.sha256,
+                original_size=photo.original_size,
+                position=position,
+                **owner,
+            )
+        )
+    return rows
+
+
+def delete_photo_files(rows: list[Photo]) -> None:
+    for row in rows:
+        for name in (row.file.name, row.thumbnail.name):
+            if name:
+                default_storage.delete(name)
+
+
+def message_post(*, author: User, order: Order, body: str, uploads: list | None = None) -> Message:
+    """Post a message with up to 6 photos. Every photo is checked before anything is written;
+    if any is refused, nothing is stored."""
+    body = (body or "").strip()
+    uploads = uploads or []
+    if len(body) > settings.MESSAGE_MAX_LENGTH:
+        raise RuleViolation(
+            "invalid", _("Keep the message under %(n)s characters.") % {"n": settings.MESSAGE_MAX_LENGTH}, status=400
+        )
+    if not body and not uploads:
+        raise RuleViolation("invalid", _("Write a message or attach a photo."), status=400)
+    role = author_role(author, order)
+    cleaned = clean_uploads(uploads)
+
+    rows: list[Photo] = []
+    try:
+        with transaction.atomic():
+            thread = thread_for(order)
+            # Lock the thread so messages are ordered and last_message_at never goes backwards.
+            thread = Thread.objects.select_for_update().get(pk=thread.pk)
+            message = Message.objects.create(thread=thread, author=author, role=role, body=body)
+            rows = store_photos(cleaned, uploaded_by=author, message=message)
+            Photo.objects.bulk_create(rows)
+            thread.last_message_at = message.created_at
+            thread.save(update_fields=["last_message_at"])
+            ThreadState.objects.update_or_create(
+                thread=thread, user=author, defaults={"last_read_at": message.created_at}
+            )
+            transaction.on_commit(lambda: queue_message_email(message.pk))
+    except BaseException:
+        delete_photo_files(rows)
+        raise
+    audit_log.info(
+        "order=%s action=message_posted actor=%s role=%s photos=%s", order.number, author.username, role, len(rows)
+    )
+    return message
+
+
+def queue_message_email(message_id: int) -> None:
+    """Hand the email to Celery; a broker outage must not fail the request that posted."""
+    from messaging.tasks import email_new_message
+
+    try:
+        email_new_message.delay(message_id)
+    except Exception:  # the broker is down: log it; the message itself is safe
+        audit_log.warning("message=%s action=email_not_queued reason=broker_unavailable", message_id, exc_info=True)
+
+
+def thread_mark_read(*, user: User, order: Order) -> None:
+    thread = thread_for(order)
+    ThreadState.objects.update_or_create(thread=thread, user=user, defaults={"last_read_at": timezone.now()})
+
+
+def message_recipients(message: Message) -> list[User]:
+    order = message.thread.order
+    parties = [order.buyer, order.store.owner]
+    return [user for user in parties if user.pk != message.author_id and user.is_active and user.email]
+
+
+def claim_email_slot(*, thread: Thread, user: User, now) -> bool:
+    """At most one email per thread per recipient per interval: claim the slot with a conditional
+    update, so two workers racing for the same recipient send one email between them."""
+    state, _created = ThreadState.objects.get_or_create(thread=thread, user=user)
+    cutoff = now - timedelta(minutes=settings.MESSAGE_EMAIL_INTERVAL_MINUTES)
+    claimed = (
+        ThreadState.objects.filter(pk=state.pk)
+        .filter(Q(last_emailed_at__isnull=True) | Q(last_emailed_at__lte=cutoff))
+        .update(last_emailed_at=now)
+    )
+    return claimed == 1

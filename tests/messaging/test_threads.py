@@ -1,0 +1,201 @@
+"""Threads: who may read and post, unread state, and the email to the other party."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+
+from messaging.models import Message
+from tests.conftest import api_as
+from tests.factories import make_order
+from tests.messaging.images import jpeg_bytes, upload
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def order(world):
+    return make_order(buyer=world.alice, store=world.carols, number="M-1")
+
+
+@pytest.fixture
+def photo_url(world, order):
+    response = api_as(world.alice).post(
+        "/api/orders/M-1/messages/", {"body": "Cracked screen", "images": [upload(jpeg_bytes())]}, format="multipart"
+    )
+    assert response.status_code == 201
+    return response.json()["images"][0]
+
+
+def persona(world, name):
+    return None if name == "anonymous" else getattr(world, name)
+
+
+ACCESS = [("alice", 200), ("carol", 200), ("bob", 404), ("dave", 404), ("erin", 200), ("anonymous", 401)]
+
+
+@pytest.mark.parametrize(("who", "expected"), ACCESS)
+def test_photo_and_thumbnail_are_served_only_to_the_parties_and_the_team(world, photo_url, who, expected):
+    client = api_as(persona(world, who))
+    for url in (photo_url["url"], photo_url["thumbnail_url"]):
+        response = client.get(url)
+        assert response.status_code == expected
+        if expected == 200:
+            assert response["Content-Type"] == "image/jpeg"
+            assert response["X-Content-Type-Options"] == "nosniff"
+            assert "private" in response["Cache-Control"]
+
+
+def test_an_unknown_or_malformed_photo_id_is_404(world):
+    client = api_as(world.alice)
+    assert client.get("/photos/00000000-0000-0000-0000-000000000000/").status_code == 404
+    assert client.get("/photos/not-a-uuid/").status_code == 404
+
+
+@pytest.mark.parametrize(("who", "expected"), ACCESS)
+def test_thread_is_readable_by_the_parties_and_the_team(world, photo_url, who, expected):
+    response = api_as(persona(world, who)).get("/api/orders/M-1/messages/")
+    assert response.status_code == expected
+    if expected == 200:
+        messages = response.json()["results"]
+        assert [m["body"] for m in messages] == ["Cracked screen"]
+        assert messages[0]["author"] == "alice" and messages[0]["role"] == "buyer"
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [("alice", 201), ("carol", 201), ("bob", 404), ("dave", 404), ("erin", 409), ("anonymous", 401)],
+)
+def test_only_the_parties_post_until_a_dispute_reaches_the_team(world, order, who, expected):
+    response = api_as(persona(world, who)).post("/api/orders/M-1/messages/", {"body": "Hello"}, format="multipart")
+    assert response.status_code == expected
+    if who == "erin":
+        assert response.json()["code"] == "invalid_state"
+        assert "escalated" in response.json()["detail"]
+
+
+def test_thread_is_oldest_first_and_keeps_line_breaks(world, order):
+    with time_machine.travel(NOW, tick=False):
+        api_as(world.alice).post("/api/orders/M-1/messages/", {"body": "first\nsecond line"}, format="multipart")
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        api_as(world.carol).post("/api/orders/M-1/messages/", {"body": "reply"}, format="json")
+    messages = api_as(world.alice).get("/api/orders/M-1/messages/").json()["results"]
+    assert [m["body"] for m in messages] == ["first\nsecond line", "reply"]
+    assert [m["role"] for m in messages] == ["buyer", "seller"]
+    assert messages[0]["created_at"].endswith("Z") or messages[0]["created_at"].endswith("+00:00")
+
+
+def test_empty_and_overlong_messages_are_400(world, order):
+    client = api_as(world.alice)
+    assert client.post("/api/orders/M-1/messages/", {"body": "   "}, format="multipart").status_code == 400
+    too_long = client.post("/api/orders/M-1/messages/", {"body": "x" * 5001}, format="multipart")
+    assert too_long.status_code == 400 and "body" in too_long.json()["fields"]
+    assert not Message.objects.exists()
+
+
+def test_message_body_is_escaped_on_the_page(client, world, order):
+    api_as(world.alice).post(
+        "/api/orders/M-1/messages/", {"body": "<script>alert(1)</script>\nline two"}, format="json"
+    )
+    client.force_login(world.carol)
+    page = client.get("/orders/M-1/").content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;<br>line two" in page
+
+
+def test_messages_cannot_be_edited_or_deleted_over_the_api(world, photo_url):
+    client = api_as(world.alice)
+    assert client.put("/api/orders/M-1/messages/", {"body": "changed"}, format="json").status_code == 405
+    assert client.delete("/api/orders/M-1/messages/").status_code == 405
+
+
+def test_unread_counts_move_as_messages_are_sent_and_read(client, world, order):
+    alice, carol = api_as(world.alice), api_as(world.carol)
+    assert carol.get("/api/messages/unread/").json() == []
+    alice.post("/api/orders/M-1/messages/", {"body": "one"}, format="json")
+    alice.post("/api/orders/M-1/messages/", {"body": "two"}, format="json")
+    assert carol.get("/api/messages/unread/").json() == [{"order": "M-1", "unread": 2}]
+    assert alice.get("/api/messages/unread/").json() == []  # your own messages are never unread
+
+    assert carol.post("/api/orders/M-1/messages/read/").status_code == 200
+    assert carol.get("/api/messages/unread/").json() == []
+
+    carol.post("/api/orders/M-1/messages/", {"body": "answer"}, format="json")
+    assert alice.get("/api/messages/unread/").json() == [{"order": "M-1", "unread": 1}]
+
+    # Pages: the count shows on the orders list and in the header, and opening the order reads it.
+    client.force_login(world.alice)
+    listing = client.get("/orders/").content.decode()
+    assert "1 unread message" in listing
+    client.get("/orders/M-1/")
+    assert alice.get("/api/messages/unread/").json() == []
+
+
+def test_marking_a_thread_read_needs_access_to_the_order(world, order):
+    assert api_as(world.bob).post("/api/orders/M-1/messages/read/").status_code == 404
+    assert api_as(None).post("/api/orders/M-1/messages/read/").status_code == 401
+
+
+def test_unread_page_and_seller_inbox_list_unread_threads_first(client, world, order):
+    make_order(buyer=world.bob, store=world.carols, number="M-2")
+    api_as(world.bob).post("/api/orders/M-2/messages/", {"body": "older"}, format="json")
+    api_as(world.carol).post("/api/orders/M-2/messages/", {"body": "answered"}, format="json")
+    api_as(world.alice).post("/api/orders/M-1/messages/", {"body": "new"}, format="json")
+    client.force_login(world.carol)
+    inbox = client.get("/seller/inbox/").content.decode()
+    assert inbox.index('data-order="M-1"') < inbox.index('data-order="M-2"')
+    unread = client.get("/messages/unread/").content.decode()
+    assert 'data-order="M-1"' in unread and 'data-order="M-2"' not in unread
+
+
+def test_the_other_party_is_emailed_once_per_ten_minutes(world, order, django_capture_on_commit_callbacks):
+    def send(user, body):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api_as(user).post("/api/orders/M-1/messages/", {"body": body}, format="json")
+        assert response.status_code == 201
+
+    with time_machine.travel(NOW, tick=False):
+        send(world.alice, "first")
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
+        send(world.alice, "second")
+    assert [m.to for m in mail.outbox] == [["carol@example.com"]]
+    assert "M-1" in mail.outbox[0].subject and "first" in mail.outbox[0].body
+
+    with time_machine.travel(NOW + timedelta(minutes=10, seconds=1), tick=False):
+        send(world.alice, "third")
+    assert len(mail.outbox) == 2
+
+    with time_machine.travel(NOW + timedelta(minutes=11), tick=False):
+        send(world.carol, "reply")  # alice's own slot is separate
+    assert [m.to for m in mail.outbox][-1] == ["alice@example.com"]
+
+
+def test_a_broker_outage_does_not_fail_the_message(world, order, django_capture_on_commit_callbacks, monkeypatch):
+    from messaging import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.email_new_message, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_as(world.alice).post("/api/orders/M-1/messages/", {"body": "still saved"}, format="json")
+    assert response.status_code == 201
+    assert Message.objects.filter(body="still saved").exists()
+
+
+def test_page_form_shows_a_clear_error_for_a_bad_photo(client, world, order):
+    client.force_login(world.alice)
+    response = client.post("/orders/M-1/messages/", {"body": "see", "images": [upload(b"not an image", "x.jpg")]})
+    assert response.status_code == 400
+    assert "is not a JPEG, PNG, WebP or HEIC photo" in response.content.decode()
+    assert not Message.objects.exists()
+    ok = client.post("/orders/M-1/messages/", {"body": "see", "images": [upload(jpeg_bytes(), "x.jpg")]})
+    assert ok.status_code == 302 and ok["Location"].endswith("#thread")
