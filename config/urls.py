@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import TokenView
 from accounts.views import home
+from disputes import api as disputes_api
 from messaging import api as messaging_api
 from orders import api as orders_api
 from sellers import api as sellers_api
@@ -21,6 +22,24 @@ api_patterns = [
     path("orders/<str:number>/messages/", messaging_api.ThreadApi.as_view(), name="order-messages"),
     path("orders/<str:number>/messages/read/", messaging_api.ThreadReadApi.as_view(), name="order-messages-read"),
     path("messages/unread/", messaging_api.UnreadApi.as_view(), name="unread"),
+    path("orders/<str:number>/dispute/", disputes_api.DisputeOpenApi.as_view(), name="order-dispute"),
+    path("disputes/", disputes_api.DisputeListApi.as_view(), name="disputes"),
+    path("disputes/<int:pk>/", disputes_api.DisputeDetailApi.as_view(), name="dispute"),
+    path("disputes/<int:pk>/proposals/", disputes_api.ProposalApi.as_view(), name="dispute-proposals"),
+    path("disputes/<int:pk>/accept/", disputes_api.AcceptApi.as_view(), name="dispute-accept"),
+    path("disputes/<int:pk>/reject/", disputes_api.RejectApi.as_view(), name="dispute-reject"),
+    path("disputes/<int:pk>/escalate/", disputes_api.EscalateApi.as_view(), name="dispute-escalate"),
+    path("disputes/<int:pk>/cancel/", disputes_api.CancelApi.as_view(), name="dispute-cancel"),
+    path("disputes/<int:pk>/evidence/", disputes_api.EvidenceApi.as_view(), name="dispute-evidence"),
+    path(
+        "disputes/<int:pk>/return-shipment/", disputes_api.ReturnShipmentApi.as_view(), name="dispute-return-shipment"
+    ),
+    path(
+        "disputes/<int:pk>/return-received/", disputes_api.ReturnReceivedApi.as_view(), name="dispute-return-received"
+    ),
+    path("disputes/<int:pk>/ruling/", disputes_api.RulingApi.as_view(), name="dispute-ruling"),
+    path("disputes/<int:pk>/appeal/", disputes_api.AppealApi.as_view(), name="dispute-appeal"),
+    path("disputes/<int:pk>/claim/", disputes_api.ClaimApi.as_view(), name="dispute-claim"),
     path("sellers/<slug:slug>/return-policy/", sellers_api.ReturnPolicyApi.as_view(), name="return-policy"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

@@ -1,11 +1,93 @@
-"""Reads about disputes that other apps need."""
+"""Reads about disputes: who sees which, and what happens next if nobody acts."""
 
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from accounts import roles
+from accounts.models import User
+from disputes.models import Dispute, Party, Proposal, State
+from disputes.workflow import AWAITING, latest
 from orders.models import Order
 
 
 def dispute_is_with_team(order: Order) -> bool:
-    """Whether the order's dispute is escalated to the dispute team (who may then post in its thread).
+    """Whether the order's dispute is escalated to the dispute team (who may then post in its thread)."""
+    return order.disputes.filter(state__in=[State.ESCALATED, State.UNDER_REVIEW]).exists()
 
-    Disputes arrive with the dispute-lifecycle issue; until then no order has one.
-    """
-    return False
+
+def disputes_visible_to(user: User) -> QuerySet[Dispute]:
+    disputes = Dispute.objects.select_related("order__store__owner", "order__buyer", "order__carrier", "assignee")
+    if roles.is_dispute_team(user):
+        return disputes
+    return disputes.filter(Q(order__buyer=user) | Q(order__store__owner=user))
+
+
+def dispute_get_for(user: User, dispute_id) -> Dispute:
+    """A dispute the user may see; missing and forbidden look the same (404)."""
+    try:
+        return disputes_visible_to(user).get(pk=int(dispute_id))
+    except (Dispute.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def awaiting(dispute: Dispute) -> str | None:
+    return AWAITING.get(dispute.state)
+
+
+def _money(amount, dispute) -> str:
+    return f"{amount} {dispute.order.currency}"
+
+
+def _when(moment) -> str:
+    return date_format(timezone.localtime(moment), "j M Y, H:i T")
+
+
+def default_outcome(dispute: Dispute) -> str | None:
+    """In words: what happens at respond_by if nobody acts."""
+    if dispute.respond_by is None:
+        return None
+    when = _when(dispute.respond_by)
+    state = dispute.state
+    escalates_first = dispute.escalate_at and dispute.escalate_at <= dispute.respond_by
+    if escalates_first:
+        return _("If the dispute is not settled by %(when)s, it goes to the dispute team by itself.") % {
+            "when": _when(dispute.escalate_at)
+        }
+    if state == State.AWAITING_SELLER:
+        request = latest(dispute, Party.BUYER)
+        if request.return_item:
+            text = _(
+                "If the seller does not answer by %(when)s, the buyer's request is granted: "
+                "the item goes back and %(amount)s is refunded."
+            )
+        else:
+            text = _(
+                "If the seller does not answer by %(when)s, the buyer's request is granted: %(amount)s is refunded."
+            )
+        return text % {"when": when, "amount": _money(request.refund_amount, dispute)}
+    if state == State.AWAITING_BUYER:
+        offer = latest(dispute, Party.SELLER)
+        if offer is None or offer.kind == Proposal.Kind.REJECTION:
+            return _("If the buyer does not answer by %(when)s, the dispute closes with no refund.") % {"when": when}
+        return _(
+            "If the buyer does not answer by %(when)s, the seller's offer is accepted: %(amount)s refunded%(ret)s."
+        ) % {
+            "when": when,
+            "amount": _money(offer.refund_amount, dispute),
+            "ret": _(" after the item is returned") if offer.return_item else "",
+        }
+    if state in (State.ESCALATED, State.UNDER_REVIEW):
+        return _("The dispute team is due to rule by %(when)s.") % {"when": when}
+    if state == State.AWAITING_RETURN:
+        return _(
+            "If the buyer does not submit the return's tracking by %(when)s, the dispute closes with no refund."
+        ) % {"when": when}
+    if state == State.RETURN_IN_TRANSIT:
+        return _("If the seller does not confirm the returned item by %(when)s, the buyer is refunded %(amount)s.") % {
+            "when": when,
+            "amount": _money(dispute.agreed_refund_amount or 0, dispute),
+        }
+    return None

@@ -52,6 +52,9 @@ class Photo(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     message = models.ForeignKey(Message, on_delete=models.CASCADE, null=True, blank=True, related_name="photos")
+    evidence = models.ForeignKey(
+        "disputes.Evidence", on_delete=models.CASCADE, null=True, blank=True, related_name="photos"
+    )
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     file = models.FileField(max_length=200)
     thumbnail = models.FileField(max_length=200)
@@ -70,12 +73,6 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return f"Photo {self.id} ({self.width}×{self.height})"
-
-    def order_id_for_access(self) -> int | None:
-        """The order whose parties may see this photo."""
-        if self.message_id:
-            return self.message.thread.order_id
-        return None
 
 
 class ThreadState(models.Model):

@@ -38,12 +38,21 @@ def photo_get_for(user: User, photo_id: str) -> Photo:
         key = uuid.UUID(str(photo_id))
     except ValueError:
         raise Http404 from None
-    photo = Photo.objects.select_related("message__thread__order__store").filter(pk=key).first()
+    photo = (
+        Photo.objects.select_related("message__thread__order__store", "evidence__dispute__order__store")
+        .filter(pk=key)
+        .first()
+    )
     if photo is None or not user.is_authenticated:
         raise Http404
     if roles.is_dispute_team(user):
         return photo
-    order = photo.message.thread.order if photo.message_id else None
+    if photo.message_id:
+        order = photo.message.thread.order
+    elif photo.evidence_id:
+        order = photo.evidence.dispute.order
+    else:
+        order = None
     if order is not None and user.pk in (order.buyer_id, order.store.owner_id):
         return photo
     raise Http404

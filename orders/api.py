@@ -11,7 +11,7 @@ from accounts import roles
 from orders import services
 from orders.filters import OrderFilter
 from orders.models import Carrier, ExtensionRequest, Order
-from orders.selectors import order_get_for, orders_visible_to
+from orders.selectors import order_get_for, orders_visible_to, with_dispute
 from orders.serializers import (
     CarrierSerializer,
     DeliverySerializer,
@@ -32,7 +32,7 @@ def _require_platform(user) -> None:
 def _detail(order: Order) -> Order:
     """Reload an order with everything its detail shows, in a fixed number of queries."""
     return (
-        Order.objects.select_related("store__owner", "carrier", "buyer", "shipment_carrier")
+        with_dispute(Order.objects.select_related("store__owner", "carrier", "buyer", "shipment_carrier"))
         .prefetch_related(
             "items", Prefetch("extension_requests", queryset=ExtensionRequest.objects.order_by("-created_at"))
         )

@@ -1,16 +1,25 @@
 """Reads of orders that need care: who may see which order."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from accounts import roles
 from accounts.models import User
+from disputes.models import Dispute
 from orders.models import Order
+
+
+def with_dispute(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """Annotate each order with its latest dispute's id and state (live or not)."""
+    latest = Dispute.objects.filter(order=OuterRef("pk")).order_by("-opened_at", "-id")
+    return orders.annotate(
+        live_dispute_id=Subquery(latest.values("pk")[:1]), dispute_state=Subquery(latest.values("state")[:1])
+    )
 
 
 def orders_visible_to(user: User) -> QuerySet[Order]:
     """A buyer sees their orders, a seller their stores' orders, the team and the platform all."""
-    orders = Order.objects.select_related("store__owner", "carrier", "buyer", "shipment_carrier")
+    orders = with_dispute(Order.objects.select_related("store__owner", "carrier", "buyer", "shipment_carrier"))
     if roles.sees_all_orders(user):
         return orders
     return orders.filter(Q(buyer=user) | Q(store__owner=user))

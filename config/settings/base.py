@@ -208,7 +208,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"PayerEnum": "sellers.models.Payer"},
+    "ENUM_NAME_OVERRIDES": {
+        "PayerEnum": "sellers.models.Payer",
+        "PartyEnum": "disputes.models.Party",
+        "ProposalPartyEnum": ["buyer", "seller"],
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -271,3 +275,13 @@ MESSAGE_MAX_LENGTH = 5000
 MESSAGE_EMAIL_INTERVAL_MINUTES = 10
 # Django refuses a request with more file parts than this before any view runs.
 DATA_UPLOAD_MAX_NUMBER_FILES = 12
+
+# --- Dispute rules (DESIGN.md §2) ---------------------------------------------------------------
+SELLER_RESPONSE_DAYS = env.int("SELLER_RESPONSE_DAYS", default=5)
+BUYER_RESPONSE_DAYS = env.int("BUYER_RESPONSE_DAYS", default=5)
+AUTO_ESCALATE_AFTER_DAYS = env.int("AUTO_ESCALATE_AFTER_DAYS", default=15)
+RULING_SLA_DAYS = env.int("RULING_SLA_DAYS", default=7)
+RETURN_SHIP_DAYS = env.int("RETURN_SHIP_DAYS", default=10)
+RETURN_CONFIRM_DAYS = env.int("RETURN_CONFIRM_DAYS", default=15)
+APPEAL_DAYS = env.int("APPEAL_DAYS", default=7)
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="disputes.payments.LocalLedgerGateway")

@@ -1,0 +1,148 @@
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import roles
+from disputes import serializers as s
+from disputes.idempotency import idempotent
+from disputes.models import Dispute, DisputeEvent, Evidence, Proposal, State
+from disputes.selectors import dispute_get_for, disputes_visible_to
+from disputes.services import dispute_action, dispute_open, evidence_add
+from messaging.models import Photo
+from orders.selectors import order_get_for
+
+
+def dispute_detail(dispute_id: int) -> Dispute:
+    return (
+        Dispute.objects.select_related("order__store", "order__buyer", "assignee", "return_carrier")
+        .prefetch_related(
+            Prefetch("proposals", queryset=Proposal.objects.select_related("author")),
+            Prefetch(
+                "evidence",
+                queryset=Evidence.objects.prefetch_related(
+                    Prefetch("photos", queryset=Photo.objects.order_by("position"))
+                ),
+            ),
+            Prefetch("events", queryset=DisputeEvent.objects.select_related("actor")),
+            "refunds",
+        )
+        .get(pk=dispute_id)
+    )
+
+
+def respond(request, dispute, code=status.HTTP_200_OK) -> Response:
+    return Response(s.DisputeSerializer(dispute_detail(dispute.pk), context={"request": request}).data, status=code)
+
+
+class DisputeOpenApi(APIView):
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(request={"multipart/form-data": s.DisputeOpenSerializer}, responses={201: s.DisputeSerializer})
+    def post(self, request, number: str):
+        order = order_get_for(request.user, number)
+        if order.buyer_id != request.user.pk:
+            raise PermissionDenied(_("Only the buyer of this order can open a dispute."))
+        serializer = s.DisputeOpenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        dispute = dispute_open(
+            buyer=request.user,
+            order=order,
+            uploads=request.FILES.getlist("images") if request.FILES else [],
+            **serializer.validated_data,
+        )
+        return respond(request, dispute, status.HTTP_201_CREATED)
+
+
+class DisputeListApi(generics.ListAPIView):
+    serializer_class = s.DisputeListSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Dispute.objects.none()
+        disputes = disputes_visible_to(self.request.user).order_by("respond_by", "id")
+        state = self.request.query_params.get("state")
+        if state:
+            if state not in State.values:
+                from rest_framework.exceptions import ValidationError
+
+                raise ValidationError({"state": [_("Choose one of: %s.") % ", ".join(State.values)]})
+            disputes = disputes.filter(state=state)
+        return disputes
+
+
+class DisputeDetailApi(APIView):
+    @extend_schema(responses=s.DisputeSerializer)
+    def get(self, request, pk: int):
+        return respond(request, dispute_get_for(request.user, pk))
+
+
+class DisputeActionApi(APIView):
+    """POST /api/disputes/{id}/<action>/: one class per action, each a row of the workflow table."""
+
+    action_name = ""
+    input_serializer = s.NoteSerializer
+    money_moving = False
+    team_only = False
+
+    def payload(self, data: dict) -> dict:
+        return data
+
+    def post(self, request, pk: int):
+        dispute = dispute_get_for(request.user, pk)
+        if self.team_only and not roles.is_dispute_team(request.user):
+            raise PermissionDenied(_("Only the dispute team can do this."))
+
+        def act():
+            serializer = self.input_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            updated = dispute_action(
+                user=request.user, dispute=dispute, action=self.action_name, **self.payload(serializer.validated_data)
+            )
+            return respond(request, updated)
+
+        return idempotent(request, self, act) if self.money_moving else act()
+
+
+def action_view(name, serializer=s.NoteSerializer, *, money=False, team=False, payload=None):
+    attrs = {"action_name": name, "input_serializer": serializer, "money_moving": money, "team_only": team}
+    if payload:
+        attrs["payload"] = lambda self, data: payload(data)
+    view = type(f"Dispute{name.title().replace('_', '')}Api", (DisputeActionApi,), attrs)
+    return extend_schema(request=serializer, responses=s.DisputeSerializer)(view)
+
+
+ProposalApi = action_view("propose", s.ProposalInSerializer)
+AcceptApi = action_view("accept", s.NoteSerializer, money=True)
+RejectApi = action_view("reject", s.NoteSerializer)
+EscalateApi = action_view("escalate", s.NoteSerializer)
+CancelApi = action_view("cancel", s.NoteSerializer)
+ReturnShipmentApi = action_view("return_shipment", s.ReturnShipmentSerializer)
+ReturnReceivedApi = action_view("return_received", s.ReturnReceivedSerializer, money=True)
+RulingApi = action_view("ruling", s.RulingSerializer, money=True, team=True)
+AppealApi = action_view("appeal", s.NoteSerializer)
+ClaimApi = action_view("claim", s.NoteSerializer, team=True)
+
+
+class EvidenceApi(APIView):
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(request={"multipart/form-data": s.NoteSerializer}, responses={201: s.EvidenceSerializer})
+    def post(self, request, pk: int):
+        dispute = dispute_get_for(request.user, pk)
+        serializer = s.NoteSerializer(data={"note": request.data.get("note", "")})
+        serializer.is_valid(raise_exception=True)
+        evidence = evidence_add(
+            author=request.user,
+            dispute=dispute,
+            note=serializer.validated_data["note"],
+            uploads=request.FILES.getlist("images") if request.FILES else [],
+        )
+        evidence = Evidence.objects.prefetch_related("photos").get(pk=evidence.pk)
+        return Response(
+            s.EvidenceSerializer(evidence, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )

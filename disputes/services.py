@@ -1,0 +1,195 @@
+"""Dispute services that are not a plain transition: opening, evidence, who the caller is."""
+
+import logging
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from accounts import roles
+from accounts.models import User
+from config.errors import RuleViolation
+from disputes.models import (
+    CONDITION_REASONS,
+    Dispute,
+    DisputeEvent,
+    Evidence,
+    Party,
+    Proposal,
+    Reason,
+    RefundType,
+    State,
+)
+from disputes.workflow import dispute_act
+from messaging.models import Photo
+from messaging.photos import clean_uploads
+from messaging.services import delete_photo_files, store_photos
+from orders.models import Order
+from orders.window import WindowState
+
+audit_log = logging.getLogger("dispute_desk.audit")
+
+
+def _when(moment) -> str:
+    return date_format(timezone.localtime(moment), "j M Y, H:i T")
+
+
+def party_of(user: User, dispute: Dispute) -> Party:
+    if dispute.order.buyer_id == user.pk:
+        return Party.BUYER
+    if dispute.order.store.owner_id == user.pk:
+        return Party.SELLER
+    if roles.is_dispute_team(user):
+        return Party.TEAM
+    raise RuleViolation("forbidden", _("You are not a party to this dispute."), status=403)
+
+
+def open_refusal(order: Order, *, now=None) -> RuleViolation | None:
+    """Why the buyer cannot open a dispute on this order now, or None when they can."""
+    now = now or timezone.now()
+    window = order.dispute_window(now)
+    if window.state == WindowState.NOT_YET_OPEN:
+        return RuleViolation(
+            "window_not_open", _("A dispute can be opened from %(date)s.") % {"date": _when(window.opens_at)}
+        )
+    if window.state == WindowState.CLOSED:
+        return RuleViolation(
+            "window_closed",
+            _("The window to open a dispute closed on %(date)s.") % {"date": _when(window.closes_at)},
+        )
+    disputes = list(order.disputes.all())
+    live = next((d for d in disputes if d.is_live), None)
+    if live is not None:
+        return RuleViolation("dispute_exists", _("This order already has an open dispute (#%(id)s).") % {"id": live.pk})
+    if any(d.state == State.RESOLVED for d in disputes):
+        return RuleViolation("dispute_exists", _("This order's dispute was already resolved."))
+    cancelled = sum(1 for d in disputes if d.state == State.CANCELLED)
+    if cancelled >= 2:
+        return RuleViolation("reopen_limit", _("A cancelled dispute can be reopened only once."))
+    return None
+
+
+def dispute_open(
+    *,
+    buyer: User,
+    order: Order,
+    reason: str,
+    item_received: bool,
+    refund_type: str,
+    refund_amount: Decimal | None = None,
+    return_item: bool = False,
+    description: str,
+    uploads: list | None = None,
+) -> Dispute:
+    """Open a dispute: only the buyer, only inside the window, one live dispute per order, a
+    cancelled one reopened at most once. Photos are required when the item arrived and the reason
+    is about its condition."""
+    uploads = uploads or []
+    if order.buyer_id != buyer.pk:
+        raise RuleViolation("forbidden", _("Only the buyer of this order can open a dispute."), status=403)
+    if reason not in Reason.values:
+        raise RuleViolation("invalid", _("Choose a reason from the list."), status=400)
+    if refund_type == RefundType.FULL:
+        amount = order.total
+    else:
+        if refund_amount is None or refund_amount <= 0 or refund_amount > order.total:
+            raise RuleViolation(
+                "invalid_amount",
+                _("A partial refund must be more than 0 and at most the %(total)s %(cur)s paid.")
+                % {"total": order.total, "cur": order.currency},
+                status=400,
+            )
+        amount = Decimal(refund_amount).quantize(Decimal("0.01"))
+    if reason == Reason.NOT_RECEIVED and item_received:
+        raise RuleViolation("invalid", _("'Not received' cannot go with an item you received."), status=400)
+    if item_received and reason in CONDITION_REASONS and not uploads:
+        raise RuleViolation("photos_required", _("Add at least one photo that shows the problem."), status=400)
+    photos = clean_uploads(uploads)
+
+    now = timezone.now()
+    rows: list[Photo] = []
+    try:
+        with transaction.atomic():
+            locked = Order.objects.select_for_update().select_related("carrier").get(pk=order.pk)
+            refusal = open_refusal(locked, now=now)
+            if refusal is not None:
+                raise refusal
+            dispute = Dispute.objects.create(
+                order=locked,
+                opened_by=buyer,
+                reason=reason,
+                item_received=item_received,
+                description=description.strip(),
+                refund_type=refund_type,
+                refund_amount=amount,
+                return_item=return_item,
+                state=State.AWAITING_SELLER,
+                opened_at=now,
+                respond_by=now + timezone.timedelta(days=settings.SELLER_RESPONSE_DAYS),
+                escalate_at=now + timezone.timedelta(days=settings.AUTO_ESCALATE_AFTER_DAYS),
+            )
+            Proposal.objects.create(
+                dispute=dispute,
+                party=Party.BUYER,
+                kind=Proposal.Kind.REQUEST,
+                refund_amount=amount,
+                return_item=return_item,
+                note=description.strip(),
+                author=buyer,
+                created_at=now,
+            )
+            if photos:
+                evidence = Evidence.objects.create(dispute=dispute, party=Party.BUYER, author=buyer, created_at=now)
+                rows = store_photos(photos, uploaded_by=buyer, prefix="evidence", evidence=evidence)
+                Photo.objects.bulk_create(rows)
+            DisputeEvent.objects.create(
+                dispute=dispute,
+                actor=buyer,
+                actor_party=Party.BUYER,
+                action="open",
+                from_state="",
+                to_state=State.AWAITING_SELLER,
+                payload={"reason": reason, "refund_amount": str(amount), "return_item": return_item},
+                created_at=now,
+            )
+    except IntegrityError:
+        delete_photo_files(rows)
+        # Two opens raced; the database's one-live-dispute constraint let only one through.
+        raise RuleViolation("dispute_exists", _("This order already has an open dispute.")) from None
+    except BaseException:
+        delete_photo_files(rows)
+        raise
+    audit_log.info("dispute=%s action=open order=%s actor=%s", dispute.pk, order.number, buyer.username)
+    return dispute
+
+
+def evidence_add(*, author: User, dispute: Dispute, note: str, uploads: list) -> Evidence:
+    """A party (or the team) adds photos and a note. Allowed while the dispute is live."""
+    party = party_of(author, dispute)
+    if not uploads and not (note or "").strip():
+        raise RuleViolation("invalid", _("Add a photo or a note."), status=400)
+    if len(note or "") > 2000:
+        raise RuleViolation("invalid", _("Keep the note under 2000 characters."), status=400)
+    photos = clean_uploads(uploads)
+    rows: list[Photo] = []
+    try:
+        with transaction.atomic():
+            locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
+            if not locked.is_live:
+                raise RuleViolation("invalid_state", _("This dispute is closed; evidence can no longer be added."))
+            evidence = Evidence.objects.create(dispute=locked, party=party, author=author, note=(note or "").strip())
+            rows = store_photos(photos, uploaded_by=author, prefix="evidence", evidence=evidence)
+            Photo.objects.bulk_create(rows)
+    except BaseException:
+        delete_photo_files(rows)
+        raise
+    audit_log.info("dispute=%s action=evidence party=%s photos=%s", dispute.pk, party, len(rows))
+    return evidence
+
+
+def dispute_action(*, user: User, dispute: Dispute, action: str, **payload) -> Dispute:
+    """A person's action: who they are decides which row of the workflow table applies."""
+    return dispute_act(dispute=dispute, action=action, party=party_of(user, dispute), actor=user, **payload)
