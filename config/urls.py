@@ -51,6 +51,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("messaging.urls")),
     path("orders/", include("orders.urls")),
+    path("disputes/", include("disputes.urls")),
     path("seller/", include("sellers.urls")),
     path("api/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),

@@ -195,4 +195,7 @@ def seed_demo() -> dict[str, int]:
     from messaging.demo import seed_messages
 
     seed_messages()
+    from disputes.demo import seed_disputes
+
+    seed_disputes()
     return {"users": len(people), "stores": len(stores), "orders": Order.objects.count()}

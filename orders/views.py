@@ -47,7 +47,10 @@ def render_order_page(request, order, *, extension_form=None, grant_form=None, m
     )
     if (is_buyer or is_seller) and request.method == "GET":
         thread_mark_read(user=request.user, order=order)  # they are looking at it now
+    from disputes.services import open_refusal  # disputes builds on orders
+
     context = {
+        "dispute_refusal": open_refusal(order) if is_buyer else None,
         "thread_messages": thread_messages,
         "message_form": message_form or MessageForm(),
         "can_post": is_buyer or is_seller,

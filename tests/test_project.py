@@ -120,6 +120,14 @@ def test_seed_demo_covers_every_carrier_and_window_state_and_is_safe_twice(setti
     from messaging.models import Message, Photo
 
     assert Message.objects.count() == 4 and Photo.objects.count() == 2  # and not doubled by the second run
+    from disputes.models import Dispute
+
+    assert set(Dispute.objects.values_list("state", flat=True)) == {
+        "awaiting_seller",
+        "awaiting_buyer",
+        "escalated",
+        "resolved",
+    }
     buyers = set(Order.objects.values_list("buyer__username", flat=True))
     stores = set(Order.objects.values_list("store__slug", flat=True))
     assert buyers == {"alice", "bob"} and stores == {"carols-gadgets", "daves-outlet"}

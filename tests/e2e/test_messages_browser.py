@@ -35,7 +35,8 @@ def test_buyer_and_seller_talk_with_a_photo(browser, live_server, sign_in, world
 
     thumbnail = carol.get_by_role("img", name="Photo 1, open full size")
     expect(thumbnail).to_be_visible()
-    assert carol.evaluate("img => img.naturalWidth", thumbnail.element_handle()) > 0
+    # The thumbnail really loads (served through the checked photo view), not just its <img> tag.
+    carol.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
     with carol.expect_popup() as popup:
         thumbnail.click()
     full = popup.value

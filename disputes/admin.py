@@ -1,0 +1,77 @@
+"""Plain admin views of the dispute records. The review queue comes with its own issue; here
+nothing changes a dispute's state by hand (only the workflow does), and events are read-only."""
+
+from django.contrib import admin
+
+from disputes.models import Dispute, DisputeEvent, Evidence, Proposal, Refund
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ProposalInline(ReadOnlyInline):
+    model = Proposal
+    fields = ("created_at", "party", "kind", "refund_amount", "return_item", "note")
+    readonly_fields = fields
+
+
+class EventInline(ReadOnlyInline):
+    model = DisputeEvent
+    fields = ("created_at", "actor", "actor_party", "action", "from_state", "to_state", "payload")
+    readonly_fields = fields
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ("created_at", "resolution_number", "amount", "currency", "gateway", "gateway_reference", "cause")
+    readonly_fields = fields
+
+
+@admin.register(Dispute)
+class DisputeAdmin(admin.ModelAdmin):
+    list_display = ("id", "order", "state", "reason", "refund_amount", "respond_by", "assignee", "opened_at")
+    list_filter = ("state", "reason")
+    search_fields = ("order__number", "order__buyer__username", "order__store__name")
+    list_select_related = ("order", "assignee")
+    raw_id_fields = ("order",)
+    inlines = [ProposalInline, RefundInline, EventInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Dispute._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "dispute", "order", "amount", "currency", "cause", "gateway_reference")
+    list_select_related = ("dispute", "order")
+    readonly_fields = [f.name for f in Refund._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "dispute", "party", "note")
+    list_select_related = ("dispute",)
+    readonly_fields = ("dispute", "party", "author", "note", "created_at")
+
+    def has_add_permission(self, request):
+        return False

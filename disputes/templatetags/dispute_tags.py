@@ -1,0 +1,38 @@
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+from disputes.models import State
+
+register = template.Library()
+
+EVENT_LABELS = {
+    "open": _("opened the dispute"),
+    "accept": _("accepted"),
+    "reject": _("rejected the request"),
+    "propose": _("made a proposal"),
+    "escalate": _("escalated to the dispute team"),
+    "cancel": _("cancelled the dispute"),
+    "claim": _("took the dispute for review"),
+    "ruling": _("ruled"),
+    "return_shipment": _("shipped the return"),
+    "return_received": _("confirmed the returned item"),
+    "appeal": _("appealed the ruling"),
+    "seller_timeout": _("the seller did not answer in time"),
+    "buyer_timeout": _("the buyer did not answer in time"),
+    "auto_escalate": _("not settled in time: escalated"),
+    "return_not_shipped": _("the return was not shipped in time"),
+    "return_not_confirmed": _("the return was not confirmed in time"),
+}
+
+
+@register.filter
+def event_label(action: str) -> str:
+    return EVENT_LABELS.get(action, action)
+
+
+@register.filter
+def state_label(state: str) -> str:
+    try:
+        return State(state).label
+    except ValueError:
+        return state

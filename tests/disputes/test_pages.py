@@ -1,0 +1,103 @@
+"""The dispute pages as a person sees them (the browser tests walk whole journeys)."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from disputes.models import Dispute
+from tests.conftest import api_as
+from tests.disputes.helpers import OPEN_AT, SHIPPED, dispute_in
+from tests.factories import make_order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_order_page_offers_open_a_dispute_only_inside_the_window(client, world):
+    make_order(buyer=world.alice, store=world.carols, number="P-1", shipped_at=SHIPPED)
+    client.force_login(world.alice)
+    with time_machine.travel(SHIPPED + timedelta(days=2), tick=False):
+        page = client.get("/orders/P-1/").content.decode()
+        assert "Open a dispute" not in page and "A dispute can be opened from" in page
+    with time_machine.travel(OPEN_AT, tick=False):
+        assert "Open a dispute" in client.get("/orders/P-1/").content.decode()
+    with time_machine.travel(SHIPPED + timedelta(days=30), tick=False):
+        page = client.get("/orders/P-1/").content.decode()
+        assert "Open a dispute" not in page and "closed on" in page
+
+
+def test_the_seller_never_sees_open_a_dispute(client, world):
+    make_order(buyer=world.alice, store=world.carols, number="P-1", shipped_at=SHIPPED)
+    client.force_login(world.carol)
+    with time_machine.travel(OPEN_AT, tick=False):
+        assert "Open a dispute" not in client.get("/orders/P-1/").content.decode()
+        assert client.get("/orders/P-1/dispute/new/").status_code == 404
+
+
+def test_open_form_shows_field_errors_and_keeps_nothing(client, world):
+    make_order(buyer=world.alice, store=world.carols, number="P-1", shipped_at=SHIPPED)
+    client.force_login(world.alice)
+    with time_machine.travel(OPEN_AT, tick=False):
+        response = client.post(
+            "/orders/P-1/dispute/new/",
+            {"item_received": "no", "reason": "not_received", "refund_type": "partial", "return_item": "no",
+             "description": "x"},
+        )  # fmt: skip
+    assert response.status_code == 400
+    assert "Give the amount of the partial refund." in response.content.decode()
+    assert not Dispute.objects.exists()
+
+
+def test_dispute_page_shows_only_the_actions_allowed_now(client, world):
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute = dispute_in(world, "awaiting_buyer")
+        client.force_login(world.carol)
+        seller_page = client.get(f"/disputes/{dispute.pk}/").content.decode()
+        assert "Waiting for the buyer." in seller_page and "Nothing for you to do right now." in seller_page
+        client.force_login(world.alice)
+        buyer_page = client.get(f"/disputes/{dispute.pk}/").content.decode()
+        for label in ("Accept the seller&#x27;s offer", "Modify your request", "Escalate to the dispute team"):
+            assert label in buyer_page
+        assert "Reject the request" not in buyer_page
+        assert "the seller&#x27;s offer is accepted: 30.00 USD refunded" in buyer_page
+
+
+def test_a_refused_action_on_the_page_says_why(client, world):
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute = dispute_in(world, "awaiting_seller")
+        client.force_login(world.carol)
+        response = client.post(f"/disputes/{dispute.pk}/propose/", {"propose-refund_amount": "500.00"})
+    assert response.status_code == 400
+    assert "at most the 80.00 USD paid" in response.content.decode()
+
+
+def test_outsiders_get_404_on_dispute_pages(client, world):
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute = dispute_in(world, "awaiting_seller")
+    for outsider in (world.bob, world.dave):
+        client.force_login(outsider)
+        assert client.get(f"/disputes/{dispute.pk}/").status_code == 404
+        assert client.post(f"/disputes/{dispute.pk}/accept/", {}).status_code == 404
+
+
+def test_seller_disputes_list_puts_those_needing_an_answer_first(client, world):
+    with time_machine.travel(OPEN_AT, tick=False):
+        waiting_on_buyer = dispute_in(world, "awaiting_buyer", number="L-1")
+        waiting_on_seller = dispute_in(world, "awaiting_seller", number="L-2")
+        client.force_login(world.carol)
+        page = client.get("/disputes/").content.decode()
+    assert page.index(f'data-dispute="{waiting_on_seller.pk}"') < page.index(f'data-dispute="{waiting_on_buyer.pk}"')
+
+
+def test_the_team_posts_in_the_thread_once_the_dispute_is_escalated(world):
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute = dispute_in(world, "awaiting_seller")
+        url = f"/api/orders/{dispute.order.number}/messages/"
+        assert api_as(world.erin).post(url, {"body": "Hello"}, format="json").status_code == 409
+        dispute = dispute_in(world, "escalated", number="E-2")
+        url = f"/api/orders/{dispute.order.number}/messages/"
+        posted = api_as(world.erin).post(url, {"body": "Please both upload the tracking page."}, format="json")
+        assert posted.status_code == 201 and posted.json()["role"] == "team"
+        seen = api_as(world.alice).get(url).json()["results"][-1]
+        assert seen["author"] == "Dispute team"
+        assert api_as(world.erin).get(url).json()["results"][-1]["author"] == "erin"
