@@ -8,6 +8,7 @@ def viewer(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    from messaging.notifications import unread_count
     from messaging.selectors import unread_total
 
     return {
@@ -15,4 +16,5 @@ def viewer(request):
         "viewer_is_team": roles.is_dispute_team(user),
         # Counted only if the page shows it, and then once.
         "viewer_unread": cache(lambda: unread_total(user)),
+        "viewer_notifications": cache(lambda: unread_count(user)),
     }

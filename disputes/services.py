@@ -145,7 +145,7 @@ def dispute_open(
                 evidence = Evidence.objects.create(dispute=dispute, party=Party.BUYER, author=buyer, created_at=now)
                 rows = store_photos(photos, uploaded_by=buyer, prefix="evidence", evidence=evidence)
                 Photo.objects.bulk_create(rows)
-            DisputeEvent.objects.create(
+            event = DisputeEvent.objects.create(
                 dispute=dispute,
                 actor=buyer,
                 actor_party=Party.BUYER,
@@ -155,6 +155,9 @@ def dispute_open(
                 payload={"reason": reason, "refund_amount": str(amount), "return_item": return_item},
                 created_at=now,
             )
+            from disputes.notices import notify_event
+
+            notify_event(dispute, event)
     except IntegrityError:
         delete_photo_files(rows)
         # Two opens raced; the database's one-live-dispute constraint let only one through.

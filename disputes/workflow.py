@@ -37,6 +37,7 @@ class Transition:
     effect: Callable[..., State]
     guard: Callable[..., str | None] | None = None
     label: str = ""
+    clock: str = ""  # the deadline column a clock transition acts on
 
 
 # --- helpers the effects share ------------------------------------------------------------------
@@ -150,9 +151,27 @@ def cancels(dispute, **_ignored):
     return S.CANCELLED
 
 
-def team_claims(dispute, *, actor, **_ignored):
+def team_claims(dispute, *, actor, now, **_ignored):
     dispute.assignee = actor
+    dispute.assigned_at = now
     return S.UNDER_REVIEW
+
+
+def system_assigns(dispute, *, now, **_ignored):
+    from disputes.routing import pick_reviewer
+
+    reviewer = pick_reviewer(dispute)
+    if reviewer is None:
+        raise RuleViolation("no_reviewer", _("No dispute-team member is available to take this dispute."))
+    dispute.assignee = reviewer
+    dispute.assigned_at = now
+    return S.UNDER_REVIEW
+
+
+def system_releases(dispute, **_ignored):
+    dispute._handover_from = dispute.assignee.username if dispute.assignee else None
+    dispute.assignee = None
+    return S.ESCALATED
 
 
 def team_rules(dispute, *, actor, now, outcome=None, refund_amount=None, note="", **_ignored):
@@ -183,6 +202,8 @@ def team_rules(dispute, *, actor, now, outcome=None, refund_amount=None, note=""
         )
     if dispute.assignee_id and dispute.assignee_id != actor.pk:
         dispute._handover_from = dispute.assignee.username  # recorded in the event
+    if dispute.assignee_id != actor.pk:
+        dispute.assigned_at = now
     dispute.assignee = actor
     dispute.ruled_by = actor
     dispute.ruled_at = now
@@ -280,6 +301,14 @@ def may_appeal(dispute, *, party, now, **_ignored):
     return None
 
 
+def assignee_unavailable(dispute, **_ignored):
+    from disputes.routing import is_available_reviewer
+
+    if dispute.assignee_id and not is_available_reviewer(dispute.assignee):
+        return None
+    return _("The assignee is still an active member of the dispute team.")
+
+
 def due(column: str):
     def guard(dispute, *, now, **_ignored):
         deadline = getattr(dispute, column)
@@ -323,16 +352,21 @@ TRANSITIONS: list[Transition] = [
                label=_("Appeal the ruling")),
     Transition("appeal", (S.RESOLVED, S.AWAITING_RETURN), Party.SELLER, (S.ESCALATED,), appeals, guard=may_appeal,
                label=_("Appeal the ruling")),
+    # Routing to the review queue.
+    Transition("assign", (S.ESCALATED,), Party.SYSTEM, (S.UNDER_REVIEW,), system_assigns),
+    Transition("release", (S.UNDER_REVIEW,), Party.SYSTEM, (S.ESCALATED,), system_releases,
+               guard=assignee_unavailable),
     # The clocks (DESIGN.md §2): the system acts when a party stays silent.
+    Transition("auto_escalate", NEGOTIATING, Party.SYSTEM, (S.ESCALATED,), escalates, guard=due("escalate_at"),
+               clock="escalate_at"),
     Transition("seller_timeout", (S.AWAITING_SELLER,), Party.SYSTEM, (S.RESOLVED, S.AWAITING_RETURN), seller_silence,
-               guard=due("respond_by")),
+               guard=due("respond_by"), clock="respond_by"),
     Transition("buyer_timeout", (S.AWAITING_BUYER,), Party.SYSTEM, (S.RESOLVED, S.AWAITING_RETURN), buyer_silence,
-               guard=due("respond_by")),
-    Transition("auto_escalate", NEGOTIATING, Party.SYSTEM, (S.ESCALATED,), escalates, guard=due("escalate_at")),
+               guard=due("respond_by"), clock="respond_by"),
     Transition("return_not_shipped", (S.AWAITING_RETURN,), Party.SYSTEM, (S.RESOLVED,), return_not_shipped,
-               guard=due("respond_by")),
+               guard=due("respond_by"), clock="respond_by"),
     Transition("return_not_confirmed", (S.RETURN_IN_TRANSIT,), Party.SYSTEM, (S.RESOLVED,), return_not_confirmed,
-               guard=due("respond_by")),
+               guard=due("respond_by"), clock="respond_by"),
 ]  # fmt: skip
 
 # Which clock each waiting state runs, and who is being waited for.
@@ -403,7 +437,7 @@ def _apply(dispute: Dispute, transition: Transition, *, actor: User | None, now,
     if dispute.state == S.RESOLVED and from_state != S.RESOLVED:
         event_payload.update(outcome=dispute.outcome, refund_amount=str(dispute.resolved_refund_amount),
                              cause=dispute.cause)  # fmt: skip
-    DisputeEvent.objects.create(
+    event = DisputeEvent.objects.create(
         dispute=dispute,
         actor=actor,
         actor_party=transition.party,
@@ -413,6 +447,9 @@ def _apply(dispute: Dispute, transition: Transition, *, actor: User | None, now,
         payload=event_payload,
         created_at=now,
     )
+    from disputes.notices import notify_event
+
+    notify_event(dispute, event)
     audit_log.info(
         "dispute=%s action=%s party=%s actor=%s %s->%s",
         dispute.pk,
@@ -431,16 +468,15 @@ def catch_up(dispute_id: int, *, now=None) -> Dispute:
     with transaction.atomic():
         dispute = Dispute.objects.select_for_update(of=("self",)).select_related("order").get(pk=dispute_id)
         for _round in range(5):  # one clock can lead to another (e.g. two overdue steps)
-            due_now = next(
-                (
-                    t
-                    for t in transitions_for(dispute.state, Party.SYSTEM)
-                    if t.guard(dispute, actor=None, now=now) is None
-                ),
-                None,
-            )
-            if due_now is None:
+            overdue = [
+                t
+                for t in transitions_for(dispute.state, Party.SYSTEM)
+                if t.clock and t.guard(dispute, actor=None, now=now) is None
+            ]
+            if not overdue:
                 break
+            # When two clocks have both run out, the one that ran out first decides.
+            due_now = min(overdue, key=lambda t: getattr(dispute, t.clock))
             _apply(dispute, due_now, actor=None, now=now, payload={})
     return dispute
 

@@ -1,4 +1,5 @@
 from django.db.models import Prefetch
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -6,9 +7,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from messaging.models import Message, Photo
+from messaging.models import Message, Notification, Photo
+from messaging.notifications import unread_count
 from messaging.selectors import unread_by_order
-from messaging.serializers import MessageInSerializer, MessageSerializer, UnreadSerializer
+from messaging.serializers import MessageInSerializer, MessageSerializer, NotificationSerializer, UnreadSerializer
 from messaging.services import message_post, thread_mark_read
 from orders.selectors import order_get_for
 
@@ -59,3 +61,26 @@ class UnreadApi(APIView):
     def get(self, request):
         counts = unread_by_order(request.user)
         return Response([{"order": number, "unread": n} for number, n in sorted(counts.items())])
+
+
+class NotificationsApi(generics.ListAPIView):
+    """The caller's notifications, newest first, with the unread count."""
+
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        return Notification.objects.filter(recipient=self.request.user).order_by("-created_at", "-id")
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        response.data["unread"] = unread_count(request.user)
+        return response
+
+
+class NotificationsReadApi(APIView):
+    @extend_schema(request=None, responses=UnreadSerializer)
+    def post(self, request):
+        Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(read_at=timezone.now())
+        return Response({"unread": 0})

@@ -88,3 +88,45 @@ class ThreadState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.thread}"
+
+
+class Notification(models.Model):
+    """One row per recipient and event. Rows are written in the transaction that caused them;
+    delivery (email) happens after commit, and a sweep delivers whatever a lost task missed.
+    `dedupe_key` makes every notification, and so every email, happen at most once."""
+
+    class Kind(models.TextChoices):
+        DISPUTE_OPENED = "dispute_opened", _("Dispute opened")
+        YOUR_TURN = "your_turn", _("Your turn")
+        DAY_LEFT = "day_left", _("A day left")
+        ESCALATED = "escalated", _("Escalated")
+        ASSIGNED = "assigned", _("Assigned to you")
+        RULED = "ruled", _("Ruled")
+        REFUNDED = "refunded", _("Refunded")
+        RESOLVED = "resolved", _("Resolved")
+        WINDOW_OPENS = "window_opens", _("Dispute window open")
+        WINDOW_CLOSING = "window_closing", _("Dispute window closes soon")
+        SLA_BREACHED = "sla_breached", _("Ruling overdue")
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"]),
+            # The delivery sweep reads only what is still undelivered.
+            models.Index(
+                fields=["created_at"], condition=models.Q(delivered_at__isnull=True), name="notification_undelivered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id}"

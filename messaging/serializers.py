@@ -50,3 +50,16 @@ class MessageInSerializer(serializers.Serializer):
 class UnreadSerializer(serializers.Serializer):
     order = serializers.CharField()
     unread = serializers.IntegerField()
+
+
+class NotificationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    body = serializers.CharField()
+    url = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    read = serializers.SerializerMethodField()
+
+    def get_read(self, note) -> bool:
+        return note.read_at is not None

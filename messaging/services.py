@@ -119,12 +119,10 @@ def message_post(*, author: User, order: Order, body: str, uploads: list | None 
 
 def queue_message_email(message_id: int) -> None:
     """Hand the email to Celery; a broker outage must not fail the request that posted."""
+    from config.queue import enqueue
     from messaging.tasks import email_new_message
 
-    try:
-        email_new_message.delay(message_id)
-    except Exception:  # the broker is down: log it; the message itself is safe
-        audit_log.warning("message=%s action=email_not_queued reason=broker_unavailable", message_id, exc_info=True)
+    enqueue(email_new_message, message_id)
 
 
 def thread_mark_read(*, user: User, order: Order) -> None:

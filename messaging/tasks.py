@@ -46,3 +46,13 @@ def email_new_message(self, message_id: int) -> int:
         sent += 1
         log.info("message=%s emailed=%s", message_id, recipient.username)
     return sent
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=60, acks_late=True)
+def deliver_notification(self, notification_id: int) -> bool:
+    from messaging.notifications import deliver
+
+    try:
+        return deliver(notification_id)
+    except Exception as error:
+        raise self.retry(exc=error) from error

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from config.errors import RuleViolation
 from messaging.forms import MessageForm
-from messaging.models import Thread
+from messaging.models import Notification, Thread
 from messaging.selectors import photo_get_for, unread_by_order
 from messaging.services import message_post
 from orders.selectors import order_get_for
@@ -100,3 +100,14 @@ def seller_inbox(request):
     if not rows and not request.user.stores.exists():
         raise Http404
     return render(request, "messaging/inbox.html", {"rows": rows[:200]})
+
+
+@login_required
+def notifications_view(request):
+    """Newest first; opening the page marks them read (a POST form does the same without JS)."""
+    notes = list(Notification.objects.filter(recipient=request.user).order_by("-created_at", "-id")[:100])
+    if request.method == "POST" or any(n.read_at is None for n in notes):
+        from django.utils import timezone
+
+        Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    return render(request, "messaging/notifications.html", {"notes": notes})

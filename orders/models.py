@@ -73,6 +73,9 @@ class Order(models.Model):
     window_opens_at = models.DateTimeField(_("dispute window opens"), db_index=True)
     window_closes_at = models.DateTimeField(_("dispute window closes"), db_index=True)
     return_policy_snapshot = models.JSONField(_("return policy when placed"), default=dict)
+    # Which window notifications have gone out (the sweeps read only the rows still to do).
+    notified_window_open = models.BooleanField(default=False)
+    notified_window_closing = models.BooleanField(default=False)
     # Fingerprint of the platform's create request, so a retry is recognised (API.md).
     source_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -86,6 +89,16 @@ class Order(models.Model):
             models.Index(fields=["buyer", "-placed_at"]),
             models.Index(fields=["store", "-placed_at"]),
             models.Index(fields=["status", "window_closes_at"]),
+            models.Index(
+                fields=["window_opens_at"],
+                condition=models.Q(notified_window_open=False),
+                name="order_window_open_todo",
+            ),
+            models.Index(
+                fields=["window_closes_at"],
+                condition=models.Q(notified_window_closing=False),
+                name="order_window_closing_todo",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(total__gt=0), name="order_total_positive"),

@@ -227,6 +227,7 @@ def extension_grant(*, seller: User, order: Order, days: int) -> Order:
         _refuse_if_closed(order, now)
         order.extension_days += days
         order.refresh_window()
+        order.notified_window_closing = False  # the "closes in 3 days" notice is due again later
         order.save()
         order.extension_requests.filter(status=ExtensionRequest.Status.PENDING).update(
             status=ExtensionRequest.Status.GRANTED, granted_days=days, decided_at=now

@@ -19,7 +19,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Tasks run in-process, after commit, so tests see their effects without a worker.
-CELERY_TASK_ALWAYS_EAGER = True
+# (The real-worker test starts a worker process with CELERY_EAGER=false.)
+CELERY_TASK_ALWAYS_EAGER = env_flag("CELERY_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

@@ -63,7 +63,7 @@ def test_buyer_escalating_while_the_seller_accepts_makes_exactly_one_transition(
     )
     assert sorted(r.status_code for r in responses) == [200, 409]
     dispute.refresh_from_db()
-    assert dispute.state == "escalated"
+    assert dispute.state in ("escalated", "under_review")  # routed to erin right after commit
     assert DisputeEvent.objects.filter(dispute=dispute, action__in=["escalate", "accept"]).count() == 1
     assert not Refund.objects.filter(dispute=dispute).exists()
 

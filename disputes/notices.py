@@ -1,0 +1,63 @@
+"""Who hears about each step of a dispute. Rows are written in the step's transaction."""
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from config.queue import enqueue
+from disputes.models import Dispute, DisputeEvent, State
+from messaging.models import Notification
+from messaging.notifications import notify
+
+K = Notification.Kind
+
+
+def _url(dispute: Dispute) -> str:
+    return reverse("disputes:detail", args=[dispute.pk])
+
+
+def _tell(user, dispute, event, kind, title) -> None:
+    notify(recipient=user, kind=kind, key=f"dispute:{dispute.pk}:event:{event.pk}:{kind}:{user.pk if user else 0}",
+           title=title, url=_url(dispute))  # fmt: skip
+
+
+def notify_event(dispute: Dispute, event: DisputeEvent) -> None:
+    order = dispute.order
+    buyer, seller = order.buyer, order.store.owner
+    number = order.number
+    state = dispute.state
+    if event.action == "open":
+        _tell(seller, dispute, event, K.DISPUTE_OPENED,
+              _("A dispute was opened on order %(n)s: please answer within 5 days.") % {"n": number})  # fmt: skip
+        return
+    if state == State.ESCALATED and event.from_state != State.ESCALATED:
+        for user in (buyer, seller):
+            _tell(user, dispute, event, K.ESCALATED,
+                  _("The dispute on order %(n)s went to the dispute team.") % {"n": number})  # fmt: skip
+        from django.db import transaction
+
+        from disputes.tasks import route_dispute
+
+        transaction.on_commit(lambda: enqueue(route_dispute, dispute.pk))
+    if event.action in ("assign", "claim") or (event.action == "ruling" and event.payload.get("handover_from")):
+        _tell(dispute.assignee, dispute, event, K.ASSIGNED,
+              _("Dispute #%(id)s on order %(n)s is assigned to you.") % {"id": dispute.pk, "n": number})  # fmt: skip
+    if event.action == "ruling":
+        for user in (buyer, seller):
+            _tell(user, dispute, event, K.RULED, _("The dispute team ruled on order %(n)s.") % {"n": number})
+    turn = {
+        State.AWAITING_SELLER: seller,
+        State.AWAITING_BUYER: buyer,
+        State.AWAITING_RETURN: buyer,
+        State.RETURN_IN_TRANSIT: seller,
+    }.get(state)
+    if turn is not None:
+        _tell(turn, dispute, event, K.YOUR_TURN,
+              _("Your turn in the dispute on order %(n)s.") % {"n": number})  # fmt: skip
+    if state == State.RESOLVED and event.from_state != State.RESOLVED:
+        for user in (buyer, seller):
+            _tell(user, dispute, event, K.RESOLVED,
+                  _("The dispute on order %(n)s is resolved: %(outcome)s.")
+                  % {"n": number, "outcome": dispute.get_outcome_display()})  # fmt: skip
+        if dispute.refunds.filter(resolution_number=dispute.resolution_number).exists():
+            _tell(buyer, dispute, event, K.REFUNDED,
+                  _("You were refunded for order %(n)s.") % {"n": number})  # fmt: skip

@@ -1,0 +1,131 @@
+"""The sweeps that make the dispute clocks act (run every minute by Celery beat, or
+`manage.py run_deadlines`). Each finds due rows with an index, in batches, claims each row with
+SELECT ... FOR UPDATE SKIP LOCKED (so two workers never take the same row) and calls the same
+service a person's action would. Running a sweep twice does nothing the second time."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.errors import RuleViolation
+from disputes.models import Dispute, Party, State
+from disputes.routing import team_members
+from disputes.workflow import AWAITING, catch_up, dispute_act
+from messaging.models import Notification
+from messaging.notifications import notify
+
+log = logging.getLogger("dispute_desk.sweeps")
+
+BATCH = 500
+CLOCK_STATES = [State.AWAITING_SELLER, State.AWAITING_BUYER, State.AWAITING_RETURN, State.RETURN_IN_TRANSIT]
+NEGOTIATING = [State.AWAITING_SELLER, State.AWAITING_BUYER]
+
+
+def _claim(dispute_id: int) -> bool:
+    """Lock the row for this transaction, or say another worker has it."""
+    return Dispute.objects.select_for_update(skip_locked=True).filter(pk=dispute_id).exists()
+
+
+def due_clocks(now: datetime):
+    return Dispute.objects.filter(
+        Q(state__in=CLOCK_STATES, respond_by__lte=now) | Q(state__in=NEGOTIATING, escalate_at__lte=now)
+    )
+
+
+def sweep_clocks(*, now: datetime | None = None, batch: int = BATCH) -> int:
+    """Seller silence, buyer silence, auto-escalation, returns not shipped or not confirmed."""
+    now = now or timezone.now()
+    acted = 0
+    while True:
+        ids = list(due_clocks(now).order_by("respond_by").values_list("pk", flat=True)[:batch])
+        progressed = 0
+        for dispute_id in ids:
+            with transaction.atomic():
+                if not _claim(dispute_id):
+                    continue
+                before = Dispute.objects.values_list("state", flat=True).get(pk=dispute_id)
+                after = catch_up(dispute_id, now=now).state
+                if after != before:
+                    acted += 1
+                    progressed += 1
+        if len(ids) < batch or not progressed:
+            return acted
+
+
+def route(dispute_id: int) -> bool:
+    """Assign one escalated dispute to a reviewer; False if it is not waiting or nobody is free."""
+    with transaction.atomic():
+        if not _claim(dispute_id):
+            return False
+        dispute = Dispute.objects.get(pk=dispute_id)
+        if dispute.state != State.ESCALATED or dispute.assignee_id:
+            return False
+        try:
+            dispute_act(dispute=dispute, action="assign", party=Party.SYSTEM, actor=None)
+        except RuleViolation as refusal:
+            log.warning("dispute=%s not routed: %s", dispute_id, refusal.detail)
+            return False
+    return True
+
+
+def sweep_routing(*, batch: int = BATCH) -> int:
+    """Route escalated disputes nobody has yet, and give back the work of members who left."""
+    released = 0
+    members = team_members()
+    stranded = (
+        Dispute.objects.filter(state=State.UNDER_REVIEW)
+        .exclude(assignee__in=members)
+        .values_list("pk", flat=True)[:batch]
+    )
+    for dispute_id in list(stranded):
+        with transaction.atomic():
+            if not _claim(dispute_id):
+                continue
+            try:
+                dispute_act(dispute=Dispute(pk=dispute_id), action="release", party=Party.SYSTEM, actor=None)
+                released += 1
+            except RuleViolation:
+                continue
+    waiting = Dispute.objects.filter(state=State.ESCALATED, assignee__isnull=True).order_by("escalated_at")
+    routed = sum(route(pk) for pk in list(waiting.values_list("pk", flat=True)[:batch]))
+    return routed + released
+
+
+def sweep_reminders(*, now: datetime | None = None, batch: int = 2000) -> int:
+    """A day before any clock runs out, the party it waits for hears about it; an overdue ruling
+    is flagged to its assignee. Keyed on the deadline, so each is sent once."""
+    now = now or timezone.now()
+    sent = 0
+    soon = (
+        Dispute.objects.filter(respond_by__gt=now, respond_by__lte=now + timedelta(days=1))
+        .select_related("order__buyer", "order__store__owner", "assignee")
+        .order_by("respond_by")[:batch]
+    )
+    for dispute in soon:
+        who = AWAITING.get(dispute.state)
+        user = {"buyer": dispute.order.buyer, "seller": dispute.order.store.owner, "staff": dispute.assignee}.get(who)
+        key = f"dispute:{dispute.pk}:day_left:{dispute.state}:{dispute.respond_by.isoformat()}"
+        if user is None or Notification.objects.filter(dedupe_key=key).exists():
+            continue
+        notify(recipient=user, kind=Notification.Kind.DAY_LEFT, key=key,
+               title=_("One day left to act on the dispute on order %(n)s.") % {"n": dispute.order.number},
+               url=f"/disputes/{dispute.pk}/")  # fmt: skip
+        sent += 1
+    overdue = (
+        Dispute.objects.filter(state__in=[State.ESCALATED, State.UNDER_REVIEW], respond_by__lte=now)
+        .select_related("assignee", "order")
+        .order_by("respond_by")[:batch]
+    )
+    for dispute in overdue:
+        key = f"dispute:{dispute.pk}:sla:{dispute.respond_by.isoformat()}:{dispute.assignee_id}"
+        if dispute.assignee is None or Notification.objects.filter(dedupe_key=key).exists():
+            continue
+        notify(recipient=dispute.assignee, kind=Notification.Kind.SLA_BREACHED, key=key,
+               title=_("The ruling on dispute #%(id)s is overdue.") % {"id": dispute.pk},
+               url=f"/admin/disputes/dispute/{dispute.pk}/change/")  # fmt: skip
+        sent += 1
+    return sent

@@ -1,0 +1,37 @@
+"""Celery tasks: thin, take ids, call services. Beat runs `run_sweeps` every minute."""
+
+import logging
+
+from celery import shared_task
+
+log = logging.getLogger("dispute_desk.sweeps")
+
+
+@shared_task(acks_late=True)
+def route_dispute(dispute_id: int) -> bool:
+    from disputes.sweeps import route
+
+    return route(dispute_id)
+
+
+def run_all_sweeps(now=None) -> dict[str, int]:
+    from disputes.sweeps import sweep_clocks, sweep_reminders, sweep_routing
+    from messaging.notifications import deliver_pending
+    from orders.sweeps import sweep_completions, sweep_window_notices
+
+    counts = {
+        "clocks": sweep_clocks(now=now),
+        "routing": sweep_routing(),
+        "reminders": sweep_reminders(now=now),
+        "completions": sweep_completions(now=now),
+        "window_notices": sweep_window_notices(now=now),
+        "notifications_delivered": deliver_pending(),
+    }
+    if any(counts.values()):
+        log.info("sweeps %s", counts)
+    return counts
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def run_sweeps() -> dict[str, int]:
+    return run_all_sweeps()

@@ -1,0 +1,76 @@
+"""Notifications: a row per recipient and event, written with the change that caused it; an email
+sent after commit; a sweep that delivers what a lost task missed. Never twice (dedupe_key)."""
+
+import logging
+from datetime import timedelta
+
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from config.queue import enqueue
+from messaging.models import Notification
+
+log = logging.getLogger("dispute_desk.notifications")
+
+DELIVERY_GRACE = timedelta(minutes=1)
+
+
+def notify(*, recipient: User | None, kind: str, key: str, title: str, body: str = "", url: str = "") -> None:
+    """Record a notification (once per key) and queue its delivery after commit."""
+    if recipient is None or not recipient.is_active:
+        return
+    try:
+        with transaction.atomic():
+            note = Notification.objects.create(
+                recipient=recipient, kind=kind, dedupe_key=key[:200], title=title[:200], body=body, url=url
+            )
+    except IntegrityError:
+        return  # already notified for this event
+    transaction.on_commit(lambda: _queue(note.pk))
+
+
+def _queue(notification_id: int) -> None:
+    from messaging.tasks import deliver_notification
+
+    enqueue(deliver_notification, notification_id)
+
+
+def deliver(notification_id: int) -> bool:
+    """Email one notification, once: claim it with a conditional update first."""
+    now = timezone.now()
+    claimed = Notification.objects.filter(pk=notification_id, delivered_at__isnull=True).update(delivered_at=now)
+    if not claimed:
+        return False
+    note = Notification.objects.select_related("recipient").get(pk=notification_id)
+    if not note.recipient.email:
+        return True
+    try:
+        send_mail(subject=note.title, message=f"{note.body}\n\n{note.url}".strip(), from_email=None,
+                  recipient_list=[note.recipient.email])  # fmt: skip
+    except Exception:
+        Notification.objects.filter(pk=notification_id, delivered_at=now).update(delivered_at=None)
+        raise
+    return True
+
+
+def deliver_pending(*, batch: int = 500) -> int:
+    """The sweep: deliver notifications whose task was lost (older than a minute, still undelivered)."""
+    cutoff = timezone.now() - DELIVERY_GRACE
+    ids = list(
+        Notification.objects.filter(delivered_at__isnull=True, created_at__lte=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    sent = 0
+    for notification_id in ids:
+        try:
+            sent += deliver(notification_id)
+        except Exception:
+            log.exception("notification=%s delivery failed; will retry", notification_id)
+    return sent
+
+
+def unread_count(user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
