@@ -139,7 +139,7 @@ class Dispute(models.Model):
             ),
             models.CheckConstraint(condition=Q(refund_amount__gt=0), name="dispute_refund_amount_positive"),
         ]
-        indexes = [models.Index(fields=["state", "respond_by"])]
+        indexes = [models.Index(fields=["state", "respond_by"]), models.Index(fields=["state", "escalate_at"])]
 
     def __str__(self) -> str:
         return f"Dispute {self.pk} on {self.order_id}"

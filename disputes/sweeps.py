@@ -25,7 +25,7 @@ CLOCK_STATES = [State.AWAITING_SELLER, State.AWAITING_BUYER, State.AWAITING_RETU
 NEGOTIATING = [State.AWAITING_SELLER, State.AWAITING_BUYER]
 
 
-def _claim(dispute_id: int) -> bool:
+def _claim(dispute_id: int) -> bool:  # one row; sweep_clocks claims in chunks
     """Lock the row for this transaction, or say another worker has it."""
     return Dispute.objects.select_for_update(skip_locked=True).filter(pk=dispute_id).exists()
 
@@ -36,22 +36,41 @@ def due_clocks(now: datetime):
     )
 
 
-def sweep_clocks(*, now: datetime | None = None, batch: int = BATCH) -> int:
-    """Seller silence, buyer silence, auto-escalation, returns not shipped or not confirmed."""
+def _due_ids(now: datetime, batch: int) -> list[int]:
+    """Two index range scans, one per deadline column; an OR of both would walk a whole index."""
+    by_answer = Dispute.objects.filter(state__in=CLOCK_STATES, respond_by__lte=now).order_by("respond_by")
+    by_age = Dispute.objects.filter(state__in=NEGOTIATING, escalate_at__lte=now).order_by("escalate_at")
+    ids = list(by_answer.values_list("pk", flat=True)[:batch])
+    ids += [pk for pk in by_age.values_list("pk", flat=True)[:batch] if pk not in set(ids)]
+    return ids[:batch]
+
+
+def sweep_clocks(*, now: datetime | None = None, batch: int = BATCH, chunk: int = 100) -> int:
+    """Seller silence, buyer silence, auto-escalation, returns not shipped or not confirmed.
+
+    Rows are claimed `chunk` at a time in one transaction (SKIP LOCKED: another worker takes other
+    rows), and each is acted on in its own savepoint, so one failing row never undoes the others."""
     now = now or timezone.now()
     acted = 0
     while True:
-        ids = list(due_clocks(now).order_by("respond_by").values_list("pk", flat=True)[:batch])
+        ids = _due_ids(now, batch)
         progressed = 0
-        for dispute_id in ids:
+        for start in range(0, len(ids), chunk):
             with transaction.atomic():
-                if not _claim(dispute_id):
-                    continue
-                before = Dispute.objects.values_list("state", flat=True).get(pk=dispute_id)
-                after = catch_up(dispute_id, now=now).state
-                if after != before:
-                    acted += 1
-                    progressed += 1
+                claimed = dict(
+                    Dispute.objects.select_for_update(skip_locked=True)
+                    .filter(pk__in=ids[start : start + chunk])
+                    .values_list("pk", "state")
+                )
+                for dispute_id, before in claimed.items():
+                    try:
+                        after = catch_up(dispute_id, now=now).state
+                    except Exception:
+                        log.exception("dispute=%s clock sweep failed; will retry next run", dispute_id)
+                        continue
+                    if after != before:
+                        acted += 1
+                        progressed += 1
         if len(ids) < batch or not progressed:
             return acted
 

@@ -466,7 +466,11 @@ def catch_up(dispute_id: int, *, now=None) -> Dispute:
     a clock that is not due, or was already acted on, does nothing."""
     now = now or timezone.now()
     with transaction.atomic():
-        dispute = Dispute.objects.select_for_update(of=("self",)).select_related("order").get(pk=dispute_id)
+        dispute = (
+            Dispute.objects.select_for_update(of=("self",))
+            .select_related("order__buyer", "order__store__owner")
+            .get(pk=dispute_id)
+        )
         for _round in range(5):  # one clock can lead to another (e.g. two overdue steps)
             overdue = [
                 t

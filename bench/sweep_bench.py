@@ -1,0 +1,194 @@
+"""Benchmark: the deadline sweep on a large database (issue: every clock enforced by Celery).
+
+Builds (or reuses) a PostgreSQL database `dispute_desk_bench` with ORDERS orders and 20,000
+disputes, DUE of them past their seller deadline, then in one run:
+  1. times a raw SQL UPDATE of exactly the due rows (in a transaction that is rolled back),
+  2. times one sweep (`sweep_clocks`) acting on the same rows through the workflow service,
+  3. times a second sweep that finds nothing due,
+and prints the ratio, plus the query plan of the due-rows query (the index it uses).
+
+    make bench                      # 1,000,000 orders
+    BENCH_ORDERS=10000000 make bench
+
+Run it on an otherwise idle machine; the figures go into docs/performance.md.
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/dispute_desk_bench")
+os.environ["DATABASE_URL"] = BASE_URL
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
+os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+# Tasks go to Redis as in production (not run inline), and the audit log goes to a file.
+os.environ["CELERY_EAGER"] = "false"
+
+ORDERS = int(os.environ.get("BENCH_ORDERS", "1000000"))
+DISPUTES = 20_000
+DUE = 10_000
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    admin = BASE_URL.rsplit("/", 1)[0] + "/postgres"
+    name = BASE_URL.rsplit("/", 1)[1]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django() -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def populate() -> None:
+    from django.db import connection
+
+    from accounts.models import User
+    from orders.reference import seed_reference_data
+    from sellers.models import Store
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM orders_order")
+        if cur.fetchone()[0] == ORDERS:
+            print(f"reusing {ORDERS:,} orders")
+            return
+    print(f"building {ORDERS:,} orders and {DISPUTES:,} disputes ...", flush=True)
+    started = time.perf_counter()
+    from django.apps import apps
+
+    seed_reference_data(apps)
+    buyer, _ = User.objects.get_or_create(username="bench-buyer", defaults={"email": "b@example.com"})
+    seller, _ = User.objects.get_or_create(username="bench-seller", defaults={"email": "s@example.com"})
+    store, _ = Store.objects.get_or_create(slug="bench", defaults={"name": "Bench", "owner": seller, "country": "CN"})
+    with connection.cursor() as cur:
+        cur.execute(
+            "TRUNCATE disputes_refund, disputes_disputeevent, disputes_proposal, disputes_evidence, "
+            "disputes_idempotencyrecord, messaging_notification, disputes_dispute, orders_orderitem, "
+            "orders_orderevent, orders_extensionrequest, orders_order CASCADE"
+        )
+        cur.execute("SELECT id FROM orders_carrier WHERE code = 'dhl'")
+        carrier = cur.fetchone()[0]
+        # Most orders are long settled; the disputed ones shipped 10 days ago (window open).
+        cur.execute(
+            """
+            INSERT INTO orders_order (number, buyer_id, store_id, carrier_id, total, currency, placed_at, ship_by,
+                shipped_at, tracking_number, status, extension_days, window_opens_at, window_closes_at,
+                return_policy_snapshot, source_fingerprint, created_at, updated_at,
+                notified_window_open, notified_window_closing)
+            SELECT 'B-' || g, %s, %s, %s, 80.00, 'USD', t - interval '3 days', t - interval '1 day', t, 'T' || g,
+                   CASE WHEN g <= %s THEN 'shipped' ELSE 'completed' END, 0,
+                   t + interval '6 days', t + interval '23 days', '{}', '', now(), now(), true, true
+            FROM (SELECT g, CASE WHEN g <= %s THEN now() - interval '10 days'
+                                 ELSE now() - interval '400 days' + (g %% 300) * interval '1 day' END AS t
+                  FROM generate_series(1, %s) g) s
+            """,
+            [buyer.pk, store.pk, carrier, DISPUTES, DISPUTES, ORDERS],
+        )
+        cur.execute(
+            """
+            INSERT INTO disputes_dispute (order_id, opened_by_id, reason, item_received, description, refund_type,
+                refund_amount, return_item, state, respond_by, escalate_at, opened_at, return_tracking_number,
+                return_condition, agreed_cause, ruling_note, buyer_appealed, seller_appealed, outcome, cause,
+                resolution_number, updated_at)
+            SELECT o.id, %s, 'not_received', false, 'bench', 'full', 80.00, false, 'awaiting_seller',
+                   CASE WHEN row_number() OVER (ORDER BY o.id) <= %s THEN now() - interval '1 hour'
+                        ELSE now() + interval '3 days' END,
+                   now() + interval '10 days', now() - interval '5 days', '', '', '', '', false, false, '', '',
+                   0, now()
+            FROM orders_order o WHERE o.status = 'shipped' ORDER BY o.id LIMIT %s
+            """,
+            [buyer.pk, DUE, DISPUTES],
+        )
+        cur.execute(
+            """
+            INSERT INTO disputes_proposal (dispute_id, party, kind, refund_amount, return_item, note, author_id,
+                created_at)
+            SELECT id, 'buyer', 'request', 80.00, false, 'bench', %s, opened_at FROM disputes_dispute
+            """,
+            [buyer.pk],
+        )
+        cur.execute("ANALYZE")
+    print(f"built in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def main() -> None:
+    ensure_database()
+    setup_django()
+    populate()
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from disputes.models import Dispute
+    from disputes.sweeps import due_clocks, sweep_clocks
+
+    reset_due()
+    now = timezone.now()
+    due = due_clocks(now).count()
+    print(f"orders: {ORDERS:,}  disputes: {Dispute.objects.count():,}  due now: {due:,}")
+
+    from disputes.sweeps import CLOCK_STATES
+
+    with connection.cursor() as cur:
+        due_query = Dispute.objects.filter(state__in=CLOCK_STATES, respond_by__lte=now).order_by("respond_by")
+        sql, params = due_query.values("pk")[:500].query.sql_with_params()
+        cur.execute("EXPLAIN " + sql, params)
+        print("plan of the due-rows query (first batch):\n  " + "\n  ".join(r[0] for r in cur.fetchall()))
+
+    # 1. The baseline: one UPDATE of exactly the due rows, rolled back so they stay due.
+    with transaction.atomic():
+        started = time.perf_counter()
+        with connection.cursor() as cur:
+            cur.execute(
+                "UPDATE disputes_dispute SET state = 'resolved', cause = 'seller_timeout', outcome = 'full_refund', "
+                "resolved_refund_amount = refund_amount, resolved_at = %s, respond_by = NULL "
+                "WHERE id IN (SELECT id FROM disputes_dispute WHERE state = 'awaiting_seller' AND respond_by <= %s)",
+                [now, now],
+            )
+            updated = cur.rowcount
+        raw = time.perf_counter() - started
+        transaction.set_rollback(True)
+    print(f"raw UPDATE of {updated:,} due rows: {raw:.3f} s")
+
+    # 2. The sweep over the same rows.
+    started = time.perf_counter()
+    acted = sweep_clocks(now=now)
+    sweep = time.perf_counter() - started
+    print(f"sweep acting on {acted:,} rows:   {sweep:.3f} s  ({sweep / acted * 1000:.2f} ms a row)")
+    print(f"ratio sweep / raw UPDATE:      {sweep / raw:.1f}x")
+
+    # 3. Nothing left to do.
+    started = time.perf_counter()
+    idle_acted = sweep_clocks(now=now)
+    idle = time.perf_counter() - started
+    print(f"idle sweep (found {idle_acted} due): {idle * 1000:.1f} ms")
+
+    reset_due()
+
+
+def reset_due() -> None:
+    """Make the same DUE rows due again (the sweep resolved them), so runs are repeatable."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("TRUNCATE disputes_refund, disputes_disputeevent, messaging_notification")
+        cur.execute(
+            "UPDATE disputes_dispute SET state = 'awaiting_seller', outcome = '', cause = '', resolved_at = NULL, "
+            "resolved_refund_amount = NULL, resolution_number = 0, respond_by = now() - interval '1 hour', "
+            "escalate_at = now() + interval '10 days' WHERE resolved_at IS NOT NULL OR respond_by <= now()"
+        )
+        cur.execute("UPDATE orders_order SET status = 'shipped' WHERE status IN ('refunded', 'partially_refunded')")
+
+
+if __name__ == "__main__":
+    main()
