@@ -3,7 +3,16 @@ nothing changes a dispute's state by hand (only the workflow does), and events a
 
 from django.contrib import admin
 
-from disputes.models import Dispute, DisputeEvent, Evidence, Proposal, Refund
+from disputes.models import (
+    Dispute,
+    DisputeEvent,
+    Evidence,
+    EvidenceRequest,
+    IdempotencyRecord,
+    PendingRuling,
+    Proposal,
+    Refund,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -67,11 +76,63 @@ class RefundAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Evidence)
-class EvidenceAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "dispute", "party", "note")
-    list_select_related = ("dispute",)
-    readonly_fields = ("dispute", "party", "author", "note", "created_at")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Audit records: listed and searchable, never added, changed or deleted by hand."""
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "dispute", "party", "author", "note")
+    list_filter = ("party",)
+    search_fields = ("dispute__order__number", "note")
+    list_select_related = ("dispute", "author")
+
+
+@admin.register(DisputeEvent)
+class DisputeEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "dispute", "actor", "actor_party", "action", "from_state", "to_state")
+    list_filter = ("actor_party", "action", "to_state")
+    search_fields = ("dispute__order__number", "action")
+    list_select_related = ("dispute", "actor")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "dispute", "party", "kind", "refund_amount", "return_item")
+    list_filter = ("party", "kind")
+    search_fields = ("dispute__order__number",)
+    list_select_related = ("dispute",)
+
+
+@admin.register(EvidenceRequest)
+class EvidenceRequestAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "dispute", "party", "requested_by", "due_at", "answered_at", "expired_at")
+    list_filter = ("party",)
+    list_select_related = ("dispute", "requested_by")
+
+
+@admin.register(PendingRuling)
+class PendingRulingAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "dispute", "outcome", "refund_amount", "proposed_by", "status", "approved_by")
+    list_filter = ("status", "outcome")
+    list_select_related = ("dispute", "proposed_by", "approved_by")
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "user", "key", "response_status")
+    search_fields = ("key", "user__username")
+    list_select_related = ("user",)
+
+
+from disputes import admin_queue  # noqa: E402,F401  (registers the review queue)

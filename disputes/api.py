@@ -11,6 +11,7 @@ from accounts import roles
 from disputes import serializers as s
 from disputes.idempotency import idempotent
 from disputes.models import Dispute, DisputeEvent, Evidence, Proposal, State
+from disputes.review import ruling_submit
 from disputes.selectors import dispute_get_for, disputes_visible_to
 from disputes.services import dispute_action, dispute_open, evidence_add
 from messaging.models import Photo
@@ -123,7 +124,31 @@ EscalateApi = action_view("escalate", s.NoteSerializer)
 CancelApi = action_view("cancel", s.NoteSerializer)
 ReturnShipmentApi = action_view("return_shipment", s.ReturnShipmentSerializer)
 ReturnReceivedApi = action_view("return_received", s.ReturnReceivedSerializer, money=True)
-RulingApi = action_view("ruling", s.RulingSerializer, money=True, team=True)
+
+
+class RulingApi(DisputeActionApi):
+    """Staff rule. Above the approval threshold the ruling waits for a second member: 202."""
+
+    @extend_schema(request=s.RulingSerializer, responses={200: s.DisputeSerializer, 202: s.DisputeSerializer})
+    def post(self, request, pk: int):
+        dispute = dispute_get_for(request.user, pk)
+        if not roles.is_dispute_team(request.user):
+            raise PermissionDenied(_("Only the dispute team can do this."))
+
+        def act():
+            serializer = s.RulingSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            result, _subject = ruling_submit(staff=request.user, dispute=dispute, **serializer.validated_data)
+            response = respond(
+                request, dispute, status.HTTP_202_ACCEPTED if result == "pending" else status.HTTP_200_OK
+            )
+            if result == "pending":
+                response.data["detail"] = _("The ruling waits for a second team member's approval.")
+            return response
+
+        return idempotent(request, self, act)
+
+
 AppealApi = action_view("appeal", s.NoteSerializer)
 ClaimApi = action_view("claim", s.NoteSerializer, team=True)
 

@@ -271,3 +271,66 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class EvidenceRequest(models.Model):
+    """The dispute team asks a party for more evidence, with a deadline. Unanswered by then,
+    review goes on without it."""
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="evidence_requests")
+    party = models.CharField(max_length=6, choices=[(Party.BUYER, _("Buyer")), (Party.SELLER, _("Seller"))])
+    note = models.TextField(_("what is needed"), max_length=2000)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    due_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Evidence from {self.party} on dispute {self.dispute_id} by {self.due_at:%Y-%m-%d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.answered_at is None and self.expired_at is None
+
+
+class PendingRuling(models.Model):
+    """A ruling above the approval threshold waits here for a second team member."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for a second approval")
+        APPROVED = "approved", _("Approved and applied")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="pending_rulings")
+    outcome = models.CharField(max_length=20)
+    refund_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    note = models.TextField(max_length=4000)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["dispute"], condition=Q(status="pending"), name="one_pending_ruling")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} on dispute {self.dispute_id} ({self.status})"
+
+
+class ReviewQueueItem(Dispute):
+    """The dispute team's queue in admin: escalated and under-review disputes."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("review queue item")
+        verbose_name_plural = _("review queue")

@@ -189,6 +189,9 @@ def evidence_add(*, author: User, dispute: Dispute, note: str, uploads: list) ->
     except BaseException:
         delete_photo_files(rows)
         raise
+    from disputes.review import evidence_requests_answer
+
+    evidence_requests_answer(dispute=dispute, party=party)
     audit_log.info("dispute=%s action=evidence party=%s photos=%s", dispute.pk, party, len(rows))
     return evidence
 

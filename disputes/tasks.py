@@ -15,6 +15,7 @@ def route_dispute(dispute_id: int) -> bool:
 
 
 def run_all_sweeps(now=None) -> dict[str, int]:
+    from disputes.review import sweep_evidence_requests
     from disputes.sweeps import sweep_clocks, sweep_reminders, sweep_routing
     from messaging.notifications import deliver_pending
     from orders.sweeps import sweep_completions, sweep_window_notices
@@ -23,6 +24,7 @@ def run_all_sweeps(now=None) -> dict[str, int]:
         "clocks": sweep_clocks(now=now),
         "routing": sweep_routing(),
         "reminders": sweep_reminders(now=now),
+        "evidence_requests_expired": sweep_evidence_requests(now=now),
         "completions": sweep_completions(now=now),
         "window_notices": sweep_window_notices(now=now),
         "notifications_delivered": deliver_pending(),

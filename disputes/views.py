@@ -97,6 +97,9 @@ def _page(request, dispute, *, forms_with_errors=None, status=200):
         "can_post": party in ("buyer", "seller")
         or (party == "team" and dispute.state in ("escalated", "under_review")),
         "refunded": sum(r.amount for r in dispute.refunds.all()),
+        "evidence_asked": dispute.evidence_requests.filter(
+            party=party, answered_at__isnull=True, expired_at__isnull=True
+        ),
     }
     return render(request, "disputes/detail.html", context, status=status)
 

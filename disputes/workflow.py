@@ -168,13 +168,25 @@ def system_assigns(dispute, *, now, **_ignored):
     return S.UNDER_REVIEW
 
 
+def team_assigns(dispute, *, now, member=None, **_ignored):
+    from disputes.routing import is_available_reviewer
+
+    if not is_available_reviewer(member):
+        raise RuleViolation("invalid", _("Choose an active member of the dispute team."), status=400)
+    if dispute.excluded_reviewer_id == member.pk:
+        raise RuleViolation("invalid_state", _("This appeal must go to someone other than the member who ruled first."))
+    dispute.assignee = member
+    dispute.assigned_at = now
+    return S.UNDER_REVIEW
+
+
 def system_releases(dispute, **_ignored):
     dispute._handover_from = dispute.assignee.username if dispute.assignee else None
     dispute.assignee = None
     return S.ESCALATED
 
 
-def team_rules(dispute, *, actor, now, outcome=None, refund_amount=None, note="", **_ignored):
+def team_rules(dispute, *, actor, now, outcome=None, refund_amount=None, note="", approved_by=None, **_ignored):
     total = dispute.order.total
     if outcome == "full_refund":
         amount, return_item = total, False
@@ -193,6 +205,14 @@ def team_rules(dispute, *, actor, now, outcome=None, refund_amount=None, note=""
         )
     from disputes.payments import refunded_so_far
 
+    if amount > settings.RULING_APPROVAL_THRESHOLD and approved_by is None:
+        raise RuleViolation(
+            "approval_required",
+            _("A ruling above %(limit)s %(cur)s needs a second team member's approval.")
+            % {"limit": settings.RULING_APPROVAL_THRESHOLD, "cur": dispute.order.currency},
+        )
+    if approved_by is not None and approved_by.pk == actor.pk:
+        raise RuleViolation("invalid_state", _("The second approval must come from another team member."))
     if dispute.resolution_number and amount < refunded_so_far(dispute.order):
         raise RuleViolation(
             "invalid_amount",
@@ -352,6 +372,9 @@ TRANSITIONS: list[Transition] = [
                label=_("Appeal the ruling")),
     Transition("appeal", (S.RESOLVED, S.AWAITING_RETURN), Party.SELLER, (S.ESCALATED,), appeals, guard=may_appeal,
                label=_("Appeal the ruling")),
+    Transition("assign_to", WITH_TEAM, Party.TEAM, (S.UNDER_REVIEW,), team_assigns, label=_("Assign to a member")),
+    Transition("release", (S.UNDER_REVIEW,), Party.TEAM, (S.ESCALATED,), system_releases,
+               label=_("Release to the queue")),
     # Routing to the review queue.
     Transition("assign", (S.ESCALATED,), Party.SYSTEM, (S.UNDER_REVIEW,), system_assigns),
     Transition("release", (S.UNDER_REVIEW,), Party.SYSTEM, (S.ESCALATED,), system_releases,

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from messaging.models import Message, Photo, Thread
+from messaging.models import Message, Notification, Photo, Thread, ThreadState
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -51,3 +51,19 @@ class ThreadAdmin(ReadOnlyAdmin):
     list_display = ("order", "created_at", "last_message_at")
     search_fields = ("order__number",)
     list_select_related = ("order",)
+
+
+@admin.register(ThreadState)
+class ThreadStateAdmin(ReadOnlyAdmin):
+    list_display = ("thread", "user", "last_read_at", "last_emailed_at")
+    list_select_related = ("thread__order", "user")
+    search_fields = ("thread__order__number", "user__username")
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "recipient", "kind", "title", "read_at", "delivered_at")
+    list_filter = ("kind",)
+    search_fields = ("recipient__username", "title")
+    list_select_related = ("recipient",)
+    date_hierarchy = "created_at"

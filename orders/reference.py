@@ -4,8 +4,6 @@ Used by the data migration (with the migration's historical models) and by the t
 whose transactional tests flush tables and must put these rows back.
 """
 
-from django.contrib.auth.management import create_permissions
-
 CARRIERS = [
     ("dhl", "DHL", 23),
     ("tnt", "TNT", 23),
@@ -17,25 +15,16 @@ CARRIERS = [
     ("hongkong_post", "Hong Kong Post", 39),
 ]
 
-PLATFORM_PERMISSIONS = ["add_order", "change_order", "view_order"]
 
-
-def seed_reference_data(apps) -> None:
+def seed_carriers(apps) -> None:
     Carrier = apps.get_model("orders", "Carrier")
     for code, name, days in CARRIERS:
         Carrier.objects.get_or_create(code=code, defaults={"name": name, "dispute_window_days": days})
 
-    app_config = apps.get_app_config("orders")
-    had_module = getattr(app_config, "models_module", None)
-    # A migration's app registry has stub configs without models_module; create_permissions needs one.
-    app_config.models_module = had_module or True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = had_module
 
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    platform, _ = Group.objects.get_or_create(name="Platform")
-    platform.permissions.add(
-        *Permission.objects.filter(content_type__app_label="orders", codename__in=PLATFORM_PERMISSIONS)
-    )
-    Group.objects.get_or_create(name="Dispute team")
+def seed_reference_data(apps) -> None:
+    """Carriers and the role groups (the groups come from accounts.groups)."""
+    from accounts.groups import ensure_groups
+
+    seed_carriers(apps)
+    ensure_groups(apps)

@@ -4,6 +4,7 @@ Everything that differs between machines comes from environment variables, read 
 django-environ, which raises ImproperlyConfigured when a value is malformed.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -291,3 +292,6 @@ RETURN_SHIP_DAYS = env.int("RETURN_SHIP_DAYS", default=10)
 RETURN_CONFIRM_DAYS = env.int("RETURN_CONFIRM_DAYS", default=15)
 APPEAL_DAYS = env.int("APPEAL_DAYS", default=7)
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="disputes.payments.LocalLedgerGateway")
+EVIDENCE_REQUEST_DAYS = env.int("EVIDENCE_REQUEST_DAYS", default=3)
+# A ruling refunding more than this (in the order's currency) needs a second team member's approval.
+RULING_APPROVAL_THRESHOLD = Decimal(env.str("RULING_APPROVAL_THRESHOLD", default="500.00"))

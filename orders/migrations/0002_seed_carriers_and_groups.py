@@ -1,10 +1,10 @@
 from django.db import migrations
 
-from orders.reference import seed_reference_data
+from orders.reference import seed_carriers
 
 
 def seed(apps, schema_editor):
-    seed_reference_data(apps)
+    seed_carriers(apps)  # the role groups are created by accounts.0002_role_groups
 
 
 def unseed(apps, schema_editor):
