@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import F
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -105,6 +105,9 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     search_fields = ("=id", "order__number", "order__buyer__username", "order__store__name")
     actions = ["claim", "assign", "release"]
     list_per_page = 50
+    # Our own link goes to the review screen; no link to a raw edit form (states change only
+    # through the workflow).
+    list_display_links = None
     # The changelist applies this, not the queryset's order: soonest ruling deadline first.
     ordering = (F("respond_by").asc(nulls_last=True), "id")
 
@@ -134,6 +137,9 @@ class ReviewQueueAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return redirect("admin:disputes_reviewqueueitem_review", pk=object_id)
 
     def has_change_permission(self, request, obj=None):
         return roles.is_dispute_team(request.user)

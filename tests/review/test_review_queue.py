@@ -195,3 +195,13 @@ def test_dashboard_shows_queue_load_and_store_rates(client, world, clock):
     assert "Disputes by state" in body and "Open work per member" in body and "Carol&#x27;s Gadgets" in body
     assert any(m.username == "frank" and m.open_work == 1 for m in response.context["load"])
     assert response.context["stores"][0]["rate"] == 100.0
+
+
+def test_there_is_no_raw_edit_form_for_a_dispute(client, world):
+    dispute = escalate(world, "R-9")
+    client.force_login(world.erin)
+    response = client.get(f"{QUEUE}{dispute.pk}/change/")
+    assert response.status_code == 302 and response["Location"].endswith(f"/{dispute.pk}/review/")
+    posted = client.post(f"/admin/disputes/dispute/{dispute.pk}/change/", {"state": "resolved"})
+    assert posted.status_code == 403
+    assert Dispute.objects.get(pk=dispute.pk).state == "escalated"
