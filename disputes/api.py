@@ -2,12 +2,12 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import roles
+from config.errors import RuleViolation
 from disputes import serializers as s
 from disputes.idempotency import idempotent
 from disputes.models import Dispute, DisputeEvent, Evidence, Proposal, State
@@ -47,7 +47,8 @@ class DisputeOpenApi(APIView):
     def post(self, request, number: str):
         order = order_get_for(request.user, number)
         if order.buyer_id != request.user.pk:
-            raise PermissionDenied(_("Only the buyer of this order can open a dispute."))
+            # API.md: an action the caller's role does not allow is 409 invalid_state.
+            raise RuleViolation("invalid_state", _("Only the buyer of this order can open a dispute."))
         serializer = s.DisputeOpenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         dispute = dispute_open(
@@ -96,7 +97,7 @@ class DisputeActionApi(APIView):
     def post(self, request, pk: int):
         dispute = dispute_get_for(request.user, pk)
         if self.team_only and not roles.is_dispute_team(request.user):
-            raise PermissionDenied(_("Only the dispute team can do this."))
+            raise RuleViolation("invalid_state", _("Only the dispute team can do this."))
 
         def act():
             serializer = self.input_serializer(data=request.data)
@@ -133,7 +134,7 @@ class RulingApi(DisputeActionApi):
     def post(self, request, pk: int):
         dispute = dispute_get_for(request.user, pk)
         if not roles.is_dispute_team(request.user):
-            raise PermissionDenied(_("Only the dispute team can do this."))
+            raise RuleViolation("invalid_state", _("Only the dispute team can rule."))
 
         def act():
             serializer = s.RulingSerializer(data=request.data)

@@ -101,8 +101,10 @@ class ItemSerializer(serializers.ModelSerializer):
 
 class OrderSerializer(serializers.ModelSerializer):
     buyer = serializers.CharField(source="buyer.username")
+    seller = serializers.CharField(source="store.slug", help_text="The store's slug, as the platform sent it.")
     store = serializers.SerializerMethodField()
-    carrier = CarrierSerializer()
+    carrier = serializers.CharField(source="carrier.code", help_text="The carrier code chosen at checkout.")
+    carrier_detail = CarrierSerializer(source="carrier")
     items = ItemSerializer(many=True)
     shipment_carrier = serializers.SlugRelatedField(slug_field="code", read_only=True)
     return_policy = ReturnPolicySerializer(source="return_policy_snapshot")
@@ -116,8 +118,10 @@ class OrderSerializer(serializers.ModelSerializer):
             "number",
             "status",
             "buyer",
+            "seller",
             "store",
             "carrier",
+            "carrier_detail",
             "total",
             "currency",
             "items",
@@ -164,8 +168,10 @@ class OrderListSerializer(OrderSerializer):
             "number",
             "status",
             "buyer",
+            "seller",
             "store",
             "carrier",
+            "carrier_detail",
             "total",
             "currency",
             "placed_at",

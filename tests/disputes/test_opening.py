@@ -120,7 +120,8 @@ def test_photos_are_required_when_the_item_arrived_and_its_condition_is_the_reas
 
 def test_only_the_buyer_opens(world, order):
     with time_machine.travel(OPEN_AT, tick=False):
-        assert api_as(world.carol).post("/api/orders/O-1/dispute/", BODY, format="json").status_code == 403
+        by_seller = api_as(world.carol).post("/api/orders/O-1/dispute/", BODY, format="json")
+        assert by_seller.status_code == 409 and by_seller.json()["code"] == "invalid_state"
         assert api_as(world.bob).post("/api/orders/O-1/dispute/", BODY, format="json").status_code == 404
         assert api_as(world.dave).post("/api/orders/O-1/dispute/", BODY, format="json").status_code == 404
         assert api_as(None).post("/api/orders/O-1/dispute/", BODY, format="json").status_code == 401

@@ -116,7 +116,8 @@ def test_parties_may_not_take_team_actions(world, action):
     dispute = dispute_in(world, "escalated")
     for user in (world.alice, world.carol):
         body = {"outcome": "full_refund", "note": "I rule for myself"}
-        assert api_as(user).post(f"/api/disputes/{dispute.pk}/{action}/", body, format="json").status_code == 403
+        response = api_as(user).post(f"/api/disputes/{dispute.pk}/{action}/", body, format="json")
+        assert response.status_code == 409 and response.json()["code"] == "invalid_state"  # API.md
     dispute.refresh_from_db()
     assert dispute.state == "escalated"
 

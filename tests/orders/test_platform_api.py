@@ -49,7 +49,8 @@ class TestCreateOrder:
         assert data["number"] == "MP-1001"
         assert data["total"] == "59.80" and data["currency"] == "USD"
         assert data["items"] == [{"title": "Wireless earbuds", "quantity": 2, "unit_price": "29.90"}]
-        assert data["carrier"]["code"] == "dhl" and data["carrier"]["dispute_window_days"] == 23
+        assert data["carrier"] == "dhl" and data["carrier_detail"]["dispute_window_days"] == 23
+        assert data["buyer"] == "alice" and data["seller"] == "carols-gadgets"
         assert data["dispute"] is None
         # Never shipped, so the window runs from ship_by.
         assert data["dispute_window"]["state"] == "open"
