@@ -366,6 +366,9 @@ TRANSITIONS: list[Transition] = [
                guard=not_the_excluded_reviewer, label=_("Rule")),
     Transition("return_shipment", (S.AWAITING_RETURN,), Party.BUYER, (S.RETURN_IN_TRANSIT,), buyer_ships_return,
                label=_("Submit the return's tracking")),
+    # API.md: a seller escalates only from a return (also done by reporting a bad condition).
+    Transition("escalate", (S.RETURN_IN_TRANSIT,), Party.SELLER, (S.ESCALATED,), escalates,
+               label=_("Escalate the return to the dispute team")),
     Transition("return_received", (S.RETURN_IN_TRANSIT,), Party.SELLER, (S.RESOLVED, S.ESCALATED),
                seller_confirms_return, label=_("Confirm the returned item")),
     Transition("appeal", (S.RESOLVED, S.AWAITING_RETURN), Party.BUYER, (S.ESCALATED,), appeals, guard=may_appeal,

@@ -101,3 +101,11 @@ def test_the_team_posts_in_the_thread_once_the_dispute_is_escalated(world):
         seen = api_as(world.alice).get(url).json()["results"][-1]
         assert seen["author"] == "Dispute team"
         assert api_as(world.erin).get(url).json()["results"][-1]["author"] == "erin"
+
+
+def test_my_orders_shows_each_orders_dispute_state(client, world):
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute = dispute_in(world, "awaiting_buyer")
+        client.force_login(world.alice)
+        page = client.get("/orders/").content.decode()
+    assert f'href="/disputes/{dispute.pk}/">Waiting for the buyer</a>' in page

@@ -50,6 +50,7 @@ ALLOWED = {
     ("awaiting_return", "alice", "return_shipment"): "return_in_transit",
     ("awaiting_return", "alice", "cancel"): "cancelled",
     ("return_in_transit", "carol", "return_received"): "resolved",
+    ("return_in_transit", "carol", "escalate"): "escalated",
 }
 
 CASES = [(state, who, action) for state in STATES for who in ("alice", "carol") for action in ACTIONS]
