@@ -1,10 +1,11 @@
 """Who hears about each step of a dispute. Rows are written in the step's transaction."""
 
+from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from config.queue import enqueue
-from disputes.models import Dispute, DisputeEvent, State
+from disputes.models import Dispute, DisputeEvent, Outcome, State
 from messaging.models import Notification
 from messaging.notifications import notify
 
@@ -17,14 +18,17 @@ def _url(dispute: Dispute) -> str:
 
 def _tell(user, dispute, event, kind, title) -> None:
     notify(recipient=user, kind=kind, key=f"dispute:{dispute.pk}:event:{event.pk}:{kind}:{user.pk if user else 0}",
-           title=title, url=_url(dispute))  # fmt: skip
+           title=title, url=event.url)  # fmt: skip
 
 
 def notify_event(dispute: Dispute, event: DisputeEvent) -> None:
+    """The notifications one event causes. Reads the state from the event, not the dispute: a
+    sweep's batch notifies after all of a chunk's transitions are done."""
     order = dispute.order
     buyer, seller = order.buyer, order.store.owner
     number = order.number
-    state = dispute.state
+    state = event.to_state
+    event.url = _url(dispute)
     if event.action == "open":
         _tell(seller, dispute, event, K.DISPUTE_OPENED,
               _("A dispute was opened on order %(n)s: please answer within 5 days.") % {"n": number})  # fmt: skip
@@ -33,11 +37,7 @@ def notify_event(dispute: Dispute, event: DisputeEvent) -> None:
         for user in (buyer, seller):
             _tell(user, dispute, event, K.ESCALATED,
                   _("The dispute on order %(n)s went to the dispute team.") % {"n": number})  # fmt: skip
-        from django.db import transaction
-
-        from disputes.tasks import route_dispute
-
-        transaction.on_commit(lambda: enqueue(route_dispute, dispute.pk))
+        _route_after_commit(dispute.pk)
     if event.action in ("assign", "claim") or (event.action == "ruling" and event.payload.get("handover_from")):
         _tell(dispute.assignee, dispute, event, K.ASSIGNED,
               _("Dispute #%(id)s on order %(n)s is assigned to you.") % {"id": dispute.pk, "n": number})  # fmt: skip
@@ -54,10 +54,22 @@ def notify_event(dispute: Dispute, event: DisputeEvent) -> None:
         _tell(turn, dispute, event, K.YOUR_TURN,
               _("Your turn in the dispute on order %(n)s.") % {"n": number})  # fmt: skip
     if state == State.RESOLVED and event.from_state != State.RESOLVED:
+        outcome = Outcome(event.payload["outcome"]).label
         for user in (buyer, seller):
-            _tell(user, dispute, event, K.RESOLVED,
-                  _("The dispute on order %(n)s is resolved: %(outcome)s.")
-                  % {"n": number, "outcome": dispute.get_outcome_display()})  # fmt: skip
-        if dispute.refunds.filter(resolution_number=dispute.resolution_number).exists():
+            title = _("The dispute on order %(n)s is resolved: %(outcome)s.") % {"n": number, "outcome": outcome}
+            _tell(user, dispute, event, K.RESOLVED, title)
+        if getattr(event, "refund", None) is not None:
             _tell(buyer, dispute, event, K.REFUNDED,
                   _("You were refunded for order %(n)s.") % {"n": number})  # fmt: skip
+
+
+def _route_after_commit(dispute_id: int) -> None:
+    from disputes import batch
+
+    pending = batch.current()
+    if pending:
+        pending.route_later(dispute_id)  # one routing task for the chunk
+        return
+    from disputes.tasks import route_dispute
+
+    transaction.on_commit(lambda: enqueue(route_dispute, dispute_id))

@@ -50,9 +50,16 @@ def refund_issue(*, dispute: Dispute, amount: Decimal, cause: str) -> Refund | N
     transaction, with the dispute row locked."""
     if amount <= 0:
         return None
-    # Lock the order: refunds from two disputes on one order (a reopened one) must add up safely.
-    order = Order.objects.select_for_update().get(pk=dispute.order_id)
-    already = refunded_so_far(order)
+    from disputes import batch
+
+    pending = batch.current()
+    if pending:  # a sweep's chunk: its orders are locked and their refunds summed already
+        order = pending.orders[dispute.order_id]
+        already = pending.refunded[order.pk]
+    else:
+        # Lock the order: refunds from two disputes on one order (a reopened one) must add up safely.
+        order = Order.objects.select_for_update().get(pk=dispute.order_id)
+        already = refunded_so_far(order)
     if already + amount > order.total:
         raise RuleViolation(
             "refund_exceeds_total",
@@ -61,7 +68,7 @@ def refund_issue(*, dispute: Dispute, amount: Decimal, cause: str) -> Refund | N
         )
     reference = f"dispute-{dispute.pk}-resolution-{dispute.resolution_number}"
     provider = gateway()
-    refund = Refund.objects.create(
+    refund = Refund(
         dispute=dispute,
         order=order,
         resolution_number=dispute.resolution_number,
@@ -72,7 +79,12 @@ def refund_issue(*, dispute: Dispute, amount: Decimal, cause: str) -> Refund | N
         cause=cause,
     )
     order.status = OrderStatus.REFUNDED if already + amount >= order.total else OrderStatus.PARTIALLY_REFUNDED
-    order.save(update_fields=["status", "updated_at"])
+    if pending:
+        pending.add_refund(refund)
+    else:
+        refund.save()
+        order.save(update_fields=["status", "updated_at"])
+    dispute.refund_issued = refund
     audit_log.info(
         "dispute=%s action=refund amount=%s currency=%s reference=%s", dispute.pk, amount, order.currency, reference
     )

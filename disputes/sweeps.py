@@ -12,9 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.errors import RuleViolation
+from disputes.batch import batch as gathered
 from disputes.models import Dispute, Party, State
 from disputes.routing import team_members
-from disputes.workflow import AWAITING, catch_up, dispute_act
+from disputes.workflow import AWAITING, catch_up, dispute_act, run_clocks
 from messaging.models import Notification
 from messaging.notifications import notify
 
@@ -45,34 +46,50 @@ def _due_ids(now: datetime, batch: int) -> list[int]:
     return ids[:batch]
 
 
-def sweep_clocks(*, now: datetime | None = None, batch: int = BATCH, chunk: int = 100) -> int:
+def sweep_clocks(*, now: datetime | None = None, batch: int = BATCH, chunk: int = BATCH) -> int:
     """Seller silence, buyer silence, auto-escalation, returns not shipped or not confirmed.
 
     Rows are claimed `chunk` at a time in one transaction (SKIP LOCKED: another worker takes other
-    rows), and each is acted on in its own savepoint, so one failing row never undoes the others."""
+    rows) and run through the workflow's clocks together, their writes gathered (`disputes.batch`).
+    If anything in a chunk fails, the chunk is undone and redone one row at a time, each row in its
+    own savepoint, so one bad row never holds up the others."""
     now = now or timezone.now()
     acted = 0
     while True:
         ids = _due_ids(now, batch)
         progressed = 0
         for start in range(0, len(ids), chunk):
-            with transaction.atomic():
-                claimed = dict(
-                    Dispute.objects.select_for_update(skip_locked=True)
-                    .filter(pk__in=ids[start : start + chunk])
-                    .values_list("pk", "state")
-                )
-                for dispute_id, before in claimed.items():
-                    try:
-                        after = catch_up(dispute_id, now=now).state
-                    except Exception:
-                        log.exception("dispute=%s clock sweep failed; will retry next run", dispute_id)
-                        continue
-                    if after != before:
-                        acted += 1
-                        progressed += 1
+            progressed += _act_on_chunk(ids[start : start + chunk], now=now)
+        acted += progressed
         if len(ids) < batch or not progressed:
             return acted
+
+
+def _act_on_chunk(ids: list[int], *, now: datetime) -> int:
+    with transaction.atomic():
+        # of=("self",): lock the disputes only; their orders are locked by the batch, which needs them.
+        disputes = list(
+            Dispute.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("order__store")  # the people to notify are loaded once per chunk
+            .filter(pk__in=ids)
+            .order_by("pk")
+        )
+        before = {dispute.pk: dispute.state for dispute in disputes}
+        try:
+            with transaction.atomic(), gathered(disputes, now=now):
+                for dispute in disputes:
+                    run_clocks(dispute, now=now)
+            return sum(dispute.state != before[dispute.pk] for dispute in disputes)
+        except Exception:
+            log.exception("clock sweep: a chunk of %s disputes failed together; acting one at a time", len(disputes))
+        acted = 0
+        for dispute_id, state in before.items():
+            try:
+                with transaction.atomic():
+                    acted += catch_up(dispute_id, now=now).state != state
+            except Exception:
+                log.exception("dispute=%s clock sweep failed; will retry next run", dispute_id)
+        return acted
 
 
 def route(dispute_id: int) -> bool:

@@ -14,6 +14,14 @@ def route_dispute(dispute_id: int) -> bool:
     return route(dispute_id)
 
 
+@shared_task(acks_late=True)
+def route_disputes(dispute_ids: list[int]) -> int:
+    """Route a sweep's chunk of escalated disputes (the routing sweep retries any left over)."""
+    from disputes.sweeps import route
+
+    return sum(route(dispute_id) for dispute_id in dispute_ids)
+
+
 def run_all_sweeps(now=None) -> dict[str, int]:
     from disputes.review import sweep_evidence_requests
     from disputes.sweeps import sweep_clocks, sweep_reminders, sweep_routing

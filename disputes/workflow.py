@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from config.errors import RuleViolation
+from disputes import batch
 from disputes.models import Cause, Dispute, DisputeEvent, Outcome, Party, Proposal, ReturnCondition, State
 from disputes.payments import refund_issue
 
@@ -77,6 +78,9 @@ def agree(dispute: Dispute, *, amount: Decimal, return_item: bool, cause: str, n
 
 
 def latest(dispute: Dispute, party: Party) -> Proposal | None:
+    preloaded = getattr(dispute, "_latest", None)  # a sweep's batch reads them for a whole chunk
+    if preloaded is not None:
+        return preloaded[party]
     return dispute.proposals.filter(party=party).order_by("-created_at", "-id").first()
 
 
@@ -96,6 +100,7 @@ def check_amount(dispute: Dispute, amount) -> Decimal:
 
 
 def propose(dispute, *, party: Party, kind: str, actor: User, amount=None, return_item=False, note="", now):
+    dispute.__dict__.pop("_latest", None)
     Proposal.objects.create(
         dispute=dispute,
         party=party,
@@ -454,16 +459,21 @@ def _invalid(dispute: Dispute, party: Party, action: str, now) -> RuleViolation:
 
 def _apply(dispute: Dispute, transition: Transition, *, actor: User | None, now, payload: dict) -> None:
     from_state = dispute.state
+    dispute.refund_issued = None  # set by refund_issue, for the notifications
     dispute.state = transition.effect(dispute, actor=actor, party=transition.party, now=now, **payload)
     _set_clocks(dispute, from_state=from_state, now=now)
-    dispute.save()
+    pending = batch.current()
+    if pending:
+        pending.save_dispute(dispute)
+    else:
+        dispute.save()
     event_payload = {k: str(v) if not isinstance(v, (str, int, bool, type(None))) else v for k, v in payload.items()}
     if getattr(dispute, "_handover_from", None):
         event_payload["handover_from"] = dispute._handover_from
     if dispute.state == S.RESOLVED and from_state != S.RESOLVED:
         event_payload.update(outcome=dispute.outcome, refund_amount=str(dispute.resolved_refund_amount),
                              cause=dispute.cause)  # fmt: skip
-    event = DisputeEvent.objects.create(
+    event = DisputeEvent(
         dispute=dispute,
         actor=actor,
         actor_party=transition.party,
@@ -473,9 +483,14 @@ def _apply(dispute: Dispute, transition: Transition, *, actor: User | None, now,
         payload=event_payload,
         created_at=now,
     )
-    from disputes.notices import notify_event
+    event.refund = dispute.refund_issued
+    if pending:
+        pending.add_event(dispute, event)  # written, then notified, with the rest of the chunk
+    else:
+        event.save()
+        from disputes.notices import notify_event
 
-    notify_event(dispute, event)
+        notify_event(dispute, event)
     audit_log.info(
         "dispute=%s action=%s party=%s actor=%s %s->%s",
         dispute.pk,
@@ -497,18 +512,24 @@ def catch_up(dispute_id: int, *, now=None) -> Dispute:
             .select_related("order__buyer", "order__store__owner")
             .get(pk=dispute_id)
         )
-        for _round in range(5):  # one clock can lead to another (e.g. two overdue steps)
-            overdue = [
-                t
-                for t in transitions_for(dispute.state, Party.SYSTEM)
-                if t.clock and t.guard(dispute, actor=None, now=now) is None
-            ]
-            if not overdue:
-                break
-            # When two clocks have both run out, the one that ran out first decides.
-            due_now = min(overdue, key=lambda t: getattr(dispute, t.clock))
-            _apply(dispute, due_now, actor=None, now=now, payload={})
+        run_clocks(dispute, now=now)
     return dispute
+
+
+def run_clocks(dispute: Dispute, *, now: datetime) -> None:
+    """The clock transitions of one dispute, already locked by the caller (`catch_up`, or a sweep
+    acting on a chunk of locked rows inside a batch)."""
+    for _round in range(5):  # one clock can lead to another (e.g. two overdue steps)
+        overdue = [
+            t
+            for t in transitions_for(dispute.state, Party.SYSTEM)
+            if t.clock and t.guard(dispute, actor=None, now=now) is None
+        ]
+        if not overdue:
+            break
+        # When two clocks have both run out, the one that ran out first decides.
+        due_now = min(overdue, key=lambda t: getattr(dispute, t.clock))
+        _apply(dispute, due_now, actor=None, now=now, payload={})
 
 
 def dispute_act(*, dispute: Dispute, action: str, party: Party, actor: User | None, **payload) -> Dispute:

@@ -21,6 +21,13 @@ def notify(*, recipient: User | None, kind: str, key: str, title: str, body: str
     """Record a notification (once per key) and queue its delivery after commit."""
     if recipient is None or not recipient.is_active:
         return
+    from disputes import batch
+
+    pending = batch.current()
+    if pending:  # a sweep's chunk: written together, delivered by one task (keys are new events')
+        pending.add_notification(recipient_id=recipient.pk, kind=kind, key=key[:200], title=title[:200], body=body,
+                                 url=url)  # fmt: skip
+        return
     try:
         with transaction.atomic():
             note = Notification.objects.create(

@@ -1,0 +1,169 @@
+"""The sweep acts on a chunk of due disputes together (disputes/batch.py). What it writes must be
+exactly what acting on each dispute alone writes; its cost must not grow with the rows; a row
+that fails must not hold up the others."""
+
+import logging
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from disputes import batch
+from disputes.models import Dispute, DisputeEvent, Refund
+from disputes.services import dispute_action
+from disputes.sweeps import sweep_clocks
+from disputes.workflow import catch_up
+from messaging.models import Notification
+from orders.models import Order
+from tests.disputes.helpers import OPEN_AT, dispute_in, open_dispute
+
+pytestmark = pytest.mark.django_db
+LATER = OPEN_AT + timedelta(days=16)  # every answer, return and escalation clock has run out
+
+
+def one_of_each_clock(world) -> list[Dispute]:
+    """A due dispute for every clock the sweep runs, reached through the real services."""
+    with time_machine.travel(OPEN_AT, tick=False) as traveller:
+        disputes = [
+            dispute_in(world, "awaiting_seller", number="C-1"),  # seller silence: full refund
+            open_dispute(world, number="C-2", return_item=True),  # seller silence: the item goes back first
+            dispute_in(world, "awaiting_buyer", number="C-3"),  # buyer silence: the seller's 30.00 offer
+            dispute_in(world, "awaiting_return", number="C-5"),  # return not shipped
+            dispute_in(world, "return_in_transit", number="C-6"),  # return not confirmed: refund
+            dispute_in(world, "escalated", number="C-7"),  # not a party's clock: left alone
+        ]
+        rejected = open_dispute(world, number="C-4")
+        disputes.append(dispute_action(user=world.carol, dispute=rejected, action="reject", note="Delivered."))
+        negotiating = open_dispute(world, number="C-8")  # still talking on day 15: escalates
+        for day, who in ((4, world.carol), (8, world.alice), (12, world.carol)):
+            traveller.move_to(OPEN_AT + timedelta(days=day))
+            amount = Decimal("40.00") + day
+            negotiating = dispute_action(user=who, dispute=negotiating, action="propose", refund_amount=amount)
+        disputes.append(negotiating)
+    return disputes
+
+
+def written() -> dict:
+    """Everything the clocks write, with database ids replaced by what they stand for."""
+    events = {event.pk: f"{event.dispute.order.number}/{event.action}" for event in DisputeEvent.objects.all()}
+    fields = [f.attname for f in Dispute._meta.concrete_fields if f.attname not in ("id", "updated_at")]
+    disputes = Dispute.objects.select_related("order")
+    return {
+        "disputes": {d.order.number: {f: getattr(d, f) for f in fields} for d in disputes},
+        "events": sorted(
+            (
+                e.dispute.order.number,
+                e.action,
+                e.actor_party,
+                e.from_state,
+                e.to_state,
+                sorted(e.payload.items()),
+                e.created_at,
+            )
+            for e in DisputeEvent.objects.select_related("dispute__order")
+        ),
+        "refunds": sorted(
+            (r.order.number, r.resolution_number, r.amount, r.currency, r.cause, r.gateway_reference)
+            for r in Refund.objects.select_related("order")
+        ),
+        "orders": sorted(Order.objects.values_list("number", "status")),
+        "notifications": sorted(
+            (
+                n.recipient.username,
+                n.kind,
+                n.title,
+                n.url,
+                re.sub(r":event:(\d+):", lambda m: f":event:{events[int(m[1])]}:", n.dedupe_key),
+            )
+            for n in Notification.objects.select_related("recipient")
+        ),
+    }
+
+
+@pytest.fixture
+def no_fallback(caplog):
+    """The chunk must go through together: the row-by-row fallback would write the same."""
+    with caplog.at_level(logging.INFO, logger="dispute_desk.sweeps"):
+        yield
+    assert "acting one at a time" not in caplog.text
+
+
+def test_a_chunk_writes_exactly_what_acting_on_each_dispute_alone_writes(world, no_fallback):
+    disputes = one_of_each_clock(world)
+    with time_machine.travel(LATER, tick=False):
+        with transaction.atomic():
+            for dispute in disputes:
+                catch_up(dispute.pk, now=LATER)
+            alone = written()
+            transaction.set_rollback(True)
+        acted = sweep_clocks(now=LATER)
+    together = written()
+    assert acted == 7  # all but the escalated one
+    assert together == alone
+    states = {number: row["state"] for number, row in together["disputes"].items()}
+    assert states == {
+        "C-1": "resolved", "C-2": "awaiting_return", "C-3": "resolved", "C-4": "resolved",
+        "C-5": "resolved", "C-6": "resolved", "C-7": "escalated", "C-8": "escalated",
+    }  # fmt: skip
+    assert len(together["refunds"]) == 3  # C-1 in full, C-3's 30.00 offer, C-6's return
+
+
+def test_the_sweep_makes_the_same_number_of_queries_for_three_due_disputes_or_twelve(world, no_fallback):
+    def queries_to_sweep(count: int, prefix: str) -> int:
+        with time_machine.travel(OPEN_AT, tick=False):
+            due = [dispute_in(world, "awaiting_seller", number=f"{prefix}-{i}") for i in range(count)]
+        with CaptureQueriesContext(connection) as queries, time_machine.travel(LATER, tick=False):
+            assert sweep_clocks(now=LATER) == count
+        assert all(d.state == "resolved" for d in Dispute.objects.filter(pk__in=[d.pk for d in due]))
+        return len(queries)
+
+    assert queries_to_sweep(3, "Q") == queries_to_sweep(12, "R")
+
+
+def test_a_row_that_fails_is_left_for_the_next_run_and_the_rest_of_its_chunk_goes_ahead(world, caplog):
+    with time_machine.travel(OPEN_AT, tick=False):
+        due = [dispute_in(world, "awaiting_seller", number=f"F-{i}") for i in range(4)]
+    # F-2's order was somehow refunded in full already: refunding it again must be refused.
+    Refund.objects.create(dispute=due[2], order=due[2].order, resolution_number=9, amount=Decimal("80.00"),
+                          currency="USD", gateway="local", gateway_reference="earlier", cause="agreement")  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="dispute_desk.sweeps"):
+        acted = sweep_clocks(now=LATER)
+    assert acted == 3
+    states = dict(Dispute.objects.values_list("order__number", "state"))
+    assert states == {"F-0": "resolved", "F-1": "resolved", "F-2": "awaiting_seller", "F-3": "resolved"}
+    assert "acting one at a time" in caplog.text and f"dispute={due[2].pk} clock sweep failed" in caplog.text
+    assert not DisputeEvent.objects.filter(dispute=due[2], action="seller_timeout").exists()
+    assert Refund.objects.filter(dispute=due[2]).count() == 1  # only the earlier one
+
+
+def test_a_batch_is_closed_after_the_sweep_even_when_a_chunk_fails(world):
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute = dispute_in(world, "awaiting_seller")
+    Refund.objects.create(dispute=dispute, order=dispute.order, resolution_number=9, amount=Decimal("80.00"),
+                          currency="USD", gateway="local", gateway_reference="earlier", cause="agreement")  # fmt: skip
+    sweep_clocks(now=LATER)
+    assert batch.current() is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunks_notifications_are_delivered_once_by_one_task(world, monkeypatch, no_fallback):
+    with time_machine.travel(OPEN_AT, tick=False):
+        for i in range(3):
+            dispute_in(world, "awaiting_seller", number=f"N-{i}")
+    Notification.objects.update(delivered_at=OPEN_AT)  # the openings' notices went out already
+    mail.outbox.clear()
+    published = []
+    real_enqueue = batch.enqueue
+    monkeypatch.setattr(batch, "enqueue", lambda task, *args: published.append(task.name) or real_enqueue(task, *args))
+    with time_machine.travel(LATER, tick=False):
+        assert sweep_clocks(now=LATER) == 3
+    assert published == ["messaging.tasks.deliver_notifications"]
+    notes = Notification.objects.filter(created_at__gte=LATER)
+    assert notes.count() == 9  # resolved to both sides and refunded to the buyer, for each
+    assert not notes.filter(delivered_at__isnull=True).exists()
+    assert len(mail.outbox) == 9
