@@ -3,7 +3,8 @@
 Builds (or reuses) a PostgreSQL database `dispute_desk_bench` with ORDERS orders and 20,000
 disputes, DUE of them past their seller deadline, then in one run:
   1. times a raw SQL UPDATE of exactly the due rows (in a transaction that is rolled back),
-  2. times one sweep (`sweep_clocks`) acting on the same rows through the workflow service,
+  2. times one sweep (`sweep_clocks`) acting on the same rows through the workflow service
+     (chunks of 500 run through the workflow together, their writes gathered: disputes/batch.py),
   3. times a second sweep that finds nothing due,
 and prints the ratio, plus the query plan of the due-rows query (the index it uses).
 
@@ -43,9 +44,15 @@ def ensure_database() -> None:
 
 
 def setup_django() -> None:
+    import logging
+
     import django
 
     django.setup()
+    # The audit trail (two lines per dispute acted on) goes to a file, as in production, not the screen.
+    (ROOT / "var").mkdir(exist_ok=True)
+    audit = logging.getLogger("dispute_desk")
+    audit.handlers = [logging.FileHandler(ROOT / "var" / "bench-audit.log")]
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -201,7 +208,8 @@ def main() -> None:
     acted = sweep_clocks(now=now)
     sweep = time.perf_counter() - started
     print(f"sweep acting on {acted:,} rows:   {sweep:.3f} s  ({sweep / acted * 1000:.2f} ms a row)")
-    print(f"ratio sweep / raw UPDATE:      {sweep / raw:.1f}x")
+    print(f"ratio sweep / raw UPDATE:      {sweep / raw:.1f}x  (target 3x)")
+    print(f"ratio sweep / the floor:       {sweep / floor:.1f}x")
 
     # 3. Nothing left to do.
     started = time.perf_counter()
