@@ -90,10 +90,6 @@ class Batch:
 
     # --- writes the workflow hands over ----------------------------------------------------------
 
-    @property
-    def created_at(self) -> datetime:
-        return timezone.now()
-
     def save_dispute(self, dispute: Dispute) -> None:
         dispute.updated_at = timezone.now()
 
@@ -105,7 +101,7 @@ class Batch:
         self.refunded[refund.order_id] += refund.amount
 
     def add_notification(self, *, recipient_id: int, kind: str, key: str, title: str, body: str, url: str) -> None:
-        self.notifications.append([recipient_id, kind, key, title, body, url, self.created_at])
+        self.notifications.append([recipient_id, kind, key, title, body, url, timezone.now()])
 
     def route_later(self, dispute_id: int) -> None:
         self.to_route.append(dispute_id)
@@ -118,10 +114,10 @@ class Batch:
         names = [field.attname for field in Dispute._meta.concrete_fields]
         changed, fields = [], set()
         for pk, dispute in self.disputes.items():
-            now, before = _row(dispute), self._loaded[pk]
-            if now != before:
+            after, before = _row(dispute), self._loaded[pk]
+            if after != before:
                 changed.append(dispute)
-                fields.update(name for name, a, b in zip(names, now, before, strict=True) if a != b)
+                fields.update(name for name, a, b in zip(names, after, before, strict=True) if a != b)
         if changed:
             update_rows(Dispute, changed, sorted(fields))
         moved = defaultdict(list)
