@@ -17,7 +17,6 @@ import time
 from collections import defaultdict
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
 from decimal import Decimal
 
 import psycopg
@@ -44,8 +43,7 @@ def current() -> "Batch | None":
 
 
 class Batch:
-    def __init__(self, disputes: list[Dispute], *, now: datetime) -> None:
-        self.now = now
+    def __init__(self, disputes: list[Dispute]) -> None:
         self.disputes = {dispute.pk: dispute for dispute in disputes}
         self._loaded = {pk: _row(dispute) for pk, dispute in self.disputes.items()}
         self.events: list[tuple[Dispute, DisputeEvent]] = []
@@ -160,9 +158,9 @@ def _queue_routing(ids: list[int]) -> None:
 
 
 @contextmanager
-def batch(disputes: list[Dispute], *, now: datetime):
+def batch(disputes: list[Dispute]):
     """Open a batch over these (locked) disputes; its writes happen when the block ends cleanly."""
-    opened = Batch(disputes, now=now)
+    opened = Batch(disputes)
     opened.preload()
     token = _current.set(opened)
     try:

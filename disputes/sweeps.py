@@ -76,7 +76,7 @@ def _act_on_chunk(ids: list[int], *, now: datetime) -> int:
         )
         before = {dispute.pk: dispute.state for dispute in disputes}
         try:
-            with transaction.atomic(), gathered(disputes, now=now):
+            with transaction.atomic(), gathered(disputes):
                 for dispute in disputes:
                     run_clocks(dispute, now=now)
             return sum(dispute.state != before[dispute.pk] for dispute in disputes)

@@ -70,13 +70,21 @@ def deliver_pending(*, batch: int = 500) -> int:
         .order_by("created_at")
         .values_list("pk", flat=True)[:batch]
     )
-    sent = 0
+    sent, _failure = deliver_each(ids)
+    return sent
+
+
+def deliver_each(ids: list[int]) -> tuple[int, Exception | None]:
+    """Deliver each notification; one failing does not stop the rest. Returns how many were sent
+    and the last failure (logged; the notification stays undelivered for a retry)."""
+    sent, failure = 0, None
     for notification_id in ids:
         try:
             sent += deliver(notification_id)
-        except Exception:
+        except Exception as error:
             log.exception("notification=%s delivery failed; will retry", notification_id)
-    return sent
+            failure = error
+    return sent, failure
 
 
 def unread_count(user: User) -> int:

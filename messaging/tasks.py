@@ -61,15 +61,9 @@ def deliver_notification(self, notification_id: int) -> bool:
 @shared_task(bind=True, max_retries=5, default_retry_delay=60, acks_late=True)
 def deliver_notifications(self, notification_ids: list[int]) -> int:
     """Deliver a sweep's chunk of notifications; those already sent are skipped (`deliver` claims each)."""
-    from messaging.notifications import deliver
+    from messaging.notifications import deliver_each
 
-    sent, failed = 0, None
-    for notification_id in notification_ids:
-        try:
-            sent += deliver(notification_id)
-        except Exception as error:
-            log.exception("notification=%s delivery failed; will retry", notification_id)
-            failed = error
-    if failed is not None:
-        raise self.retry(exc=failed) from failed
+    sent, failure = deliver_each(notification_ids)
+    if failure is not None:
+        raise self.retry(exc=failure) from failure
     return sent
