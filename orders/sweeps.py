@@ -45,11 +45,13 @@ def sweep_window_notices(*, now: datetime | None = None, batch: int = BATCH) -> 
     with transaction.atomic():
         opening = list(
             Order.objects.filter(notified_window_open=False, window_opens_at__lte=now)
+            # A sweep that runs late must not invite a buyer to open a dispute they already opened.
+            .annotate(disputed=Exists(Dispute.objects.filter(order=OuterRef("pk"))))
             .select_related("buyer")
             .select_for_update(skip_locked=True, of=("self",))[:batch]
         )
         for order in opening:
-            if order.window_closes_at > now:
+            if order.window_closes_at > now and not order.disputed:
                 notify(
                     recipient=order.buyer,
                     kind=Notification.Kind.WINDOW_OPENS,

@@ -157,6 +157,13 @@ def test_the_buyer_hears_when_the_window_opens_and_three_days_before_it_closes(w
     assert Notification.objects.filter(kind__in=["window_opens", "window_closing"]).count() == 2
 
 
+def test_a_late_window_notice_is_not_sent_for_an_order_already_disputed(world, clock):
+    dispute = open_dispute(world)  # the window opened two days ago; the notice sweep has not run
+    at(clock, OPEN_AT + MINUTE)
+    assert not Notification.objects.filter(kind="window_opens").exists()
+    assert Order.objects.get(pk=dispute.order_id).notified_window_open
+
+
 def test_running_every_sweep_twice_acts_once(world, clock):
     due = [dispute_in(world, "awaiting_seller", number=f"T-{i}") for i in range(3)]
     clock.move_to(due[0].respond_by + MINUTE)
