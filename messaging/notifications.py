@@ -4,6 +4,7 @@ sent after commit; a sweep that delivers what a lost task missed. Never twice (d
 import logging
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -76,11 +77,15 @@ def deliver_pending(*, batch: int = 500) -> int:
 
 def deliver_each(ids: list[int]) -> tuple[int, Exception | None]:
     """Deliver each notification; one failing does not stop the rest. Returns how many were sent
-    and the last failure (logged; the notification stays undelivered for a retry)."""
+    and the last failure (logged; the notification stays undelivered for a retry). Out of task
+    time, it stops at once and returns that as the failure, so the task can hand back the rest."""
     sent, failure = 0, None
     for notification_id in ids:
         try:
             sent += deliver(notification_id)
+        except SoftTimeLimitExceeded as out_of_time:
+            log.warning("notification=%s delivery stopped: task out of time; %s sent so far", notification_id, sent)
+            return sent, out_of_time
         except Exception as error:
             log.exception("notification=%s delivery failed; will retry", notification_id)
             failure = error

@@ -1,6 +1,7 @@
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -64,6 +65,8 @@ def deliver_notifications(self, notification_ids: list[int]) -> int:
     from messaging.notifications import deliver_each
 
     sent, failure = deliver_each(notification_ids)
+    if isinstance(failure, SoftTimeLimitExceeded):  # slow mail, not broken mail: go on at once
+        raise self.retry(exc=failure, countdown=0) from failure
     if failure is not None:
         raise self.retry(exc=failure) from failure
     return sent

@@ -167,3 +167,35 @@ def test_a_chunks_notifications_are_delivered_once_by_one_task(world, monkeypatc
     assert notes.count() == 9  # resolved to both sides and refunded to the buyer, for each
     assert not notes.filter(delivered_at__isnull=True).exists()
     assert len(mail.outbox) == 9
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_task_out_of_time_hands_back_the_rest_and_sends_nothing_twice(world, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from messaging import notifications
+    from messaging.tasks import deliver_notifications
+
+    with time_machine.travel(OPEN_AT, tick=False):
+        for i in range(3):
+            dispute_in(world, "awaiting_seller", number=f"T-{i}")
+    ids = list(Notification.objects.order_by("pk").values_list("pk", flat=True))
+    assert len(ids) == 3
+    Notification.objects.update(delivered_at=None)  # as if their own tasks were lost
+    mail.outbox.clear()
+    real_send, calls = notifications.send_mail, []
+
+    def slow_then_fine(**kwargs):  # the second email is where the task's soft time limit strikes
+        calls.append(kwargs["subject"])
+        if len(calls) == 2:
+            raise SoftTimeLimitExceeded()
+        return real_send(**kwargs)
+
+    monkeypatch.setattr(notifications, "send_mail", slow_then_fine)
+    deliver_notifications.apply(args=[ids], throw=False)  # eager: the retry runs straight away
+    first, second, third = Notification.objects.filter(pk__in=ids).order_by("pk").values_list("title", flat=True)
+    # It stops where time ran out (the third is not tried on borrowed time); the retry goes on
+    # from there and does not send the first again.
+    assert calls == [first, second, second, third]
+    assert len(mail.outbox) == 3
+    assert not Notification.objects.filter(pk__in=ids, delivered_at__isnull=True).exists()
