@@ -21,6 +21,10 @@ class State(models.TextChoices):
 
 
 LIVE_STATES = [s for s in State if s not in (State.RESOLVED, State.CANCELLED)]
+# Where a party's answer clock (respond_by) or the 15-day escalation clock (escalate_at) can run
+# out: the sweeps look only here, through partial indexes holding only these rows.
+CLOCK_STATES = [State.AWAITING_SELLER, State.AWAITING_BUYER, State.AWAITING_RETURN, State.RETURN_IN_TRANSIT]
+NEGOTIATING = [State.AWAITING_SELLER, State.AWAITING_BUYER]
 
 
 class Reason(models.TextChoices):
@@ -90,10 +94,12 @@ class Dispute(models.Model):
     refund_amount = models.DecimalField(_("refund amount"), max_digits=12, decimal_places=2)
     return_item = models.BooleanField(_("return the item"))
 
-    state = models.CharField(max_length=20, choices=State.choices, default=State.AWAITING_SELLER, db_index=True)
-    # Deadlines are columns, so sweeps find what is due with an index.
-    respond_by = models.DateTimeField(_("respond by"), null=True, blank=True, db_index=True)
-    escalate_at = models.DateTimeField(_("escalates by itself at"), null=True, blank=True, db_index=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.AWAITING_SELLER)
+    # Deadlines are columns, so sweeps find what is due with an index: (state, deadline) below,
+    # which also serves lookups by state alone. No single-column ones beside them: each index is
+    # one more write on every transition.
+    respond_by = models.DateTimeField(_("respond by"), null=True, blank=True)
+    escalate_at = models.DateTimeField(_("escalates by itself at"), null=True, blank=True)
     opened_at = models.DateTimeField(default=timezone.now)
     escalated_at = models.DateTimeField(null=True, blank=True)
 
@@ -139,7 +145,21 @@ class Dispute(models.Model):
             ),
             models.CheckConstraint(condition=Q(refund_amount__gt=0), name="dispute_refund_amount_positive"),
         ]
-        indexes = [models.Index(fields=["state", "respond_by"]), models.Index(fields=["state", "escalate_at"])]
+        indexes = [
+            # Lookups by state (routing, the review queue and its deadlines, reminders).
+            models.Index(fields=["state", "respond_by"]),
+            # What the clock sweep reads, in deadline order, stopping at a batch: only disputes whose
+            # clock can run out are in these, so a resolved dispute leaves them, and the sweep's
+            # work follows what is due, not how many disputes there have ever been.
+            models.Index(
+                fields=["respond_by"], condition=Q(state__in=[s.value for s in CLOCK_STATES]), name="dispute_answer_due"
+            ),
+            models.Index(
+                fields=["escalate_at"],
+                condition=Q(state__in=[s.value for s in NEGOTIATING]),
+                name="dispute_escalation_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Dispute {self.pk} on {self.order_id}"

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from config.errors import RuleViolation
 from disputes.batch import batch as gathered
-from disputes.models import Dispute, Party, State
+from disputes.models import CLOCK_STATES, NEGOTIATING, Dispute, Party, State
 from disputes.routing import team_members
 from disputes.workflow import AWAITING, catch_up, dispute_act, run_clocks
 from messaging.models import Notification
@@ -22,8 +22,6 @@ from messaging.notifications import notify
 log = logging.getLogger("dispute_desk.sweeps")
 
 BATCH = 500
-CLOCK_STATES = [State.AWAITING_SELLER, State.AWAITING_BUYER, State.AWAITING_RETURN, State.RETURN_IN_TRANSIT]
-NEGOTIATING = [State.AWAITING_SELLER, State.AWAITING_BUYER]
 
 
 def _claim(dispute_id: int) -> bool:  # one row; sweep_clocks claims in chunks
@@ -37,10 +35,18 @@ def due_clocks(now: datetime):
     )
 
 
+def due_queries(now: datetime):
+    """What is due, by answer deadline and by age, each in deadline order: each is read from its
+    partial index (Dispute.Meta), which holds only the disputes whose clock can run out."""
+    return (
+        Dispute.objects.filter(state__in=CLOCK_STATES, respond_by__lte=now).order_by("respond_by"),
+        Dispute.objects.filter(state__in=NEGOTIATING, escalate_at__lte=now).order_by("escalate_at"),
+    )
+
+
 def _due_ids(now: datetime, batch: int) -> list[int]:
     """Two index range scans, one per deadline column; an OR of both would walk a whole index."""
-    by_answer = Dispute.objects.filter(state__in=CLOCK_STATES, respond_by__lte=now).order_by("respond_by")
-    by_age = Dispute.objects.filter(state__in=NEGOTIATING, escalate_at__lte=now).order_by("escalate_at")
+    by_answer, by_age = due_queries(now)
     ids = list(by_answer.values_list("pk", flat=True)[:batch])
     ids += [pk for pk in by_age.values_list("pk", flat=True)[:batch] if pk not in set(ids)]
     return ids[:batch]
@@ -137,7 +143,7 @@ def sweep_reminders(*, now: datetime | None = None, batch: int = 2000) -> int:
     now = now or timezone.now()
     sent = 0
     soon = (
-        Dispute.objects.filter(respond_by__gt=now, respond_by__lte=now + timedelta(days=1))
+        Dispute.objects.filter(state__in=list(AWAITING), respond_by__gt=now, respond_by__lte=now + timedelta(days=1))
         .select_related("order__buyer", "order__store__owner", "assignee")
         .order_by("respond_by")[:batch]
     )

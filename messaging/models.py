@@ -108,18 +108,22 @@ class Notification(models.Model):
         WINDOW_CLOSING = "window_closing", _("Dispute window closes soon")
         SLA_BREACHED = "sla_breached", _("Ruling overdue")
 
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    # Served by the (recipient, -created_at) index below.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    dedupe_key = models.CharField(max_length=200)  # unique: a constraint below (no LIKE index with it)
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     url = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["dedupe_key"], name="notification_once_per_key")]
         indexes = [
             models.Index(fields=["recipient", "-created_at"]),
             # The delivery sweep reads only what is still undelivered.
