@@ -35,6 +35,22 @@ class MineFilter(admin.SimpleListFilter):
         return queryset
 
 
+class QueueStateFilter(admin.SimpleListFilter):
+    """Only the states a dispute can be in while it is in the queue."""
+
+    title = _("state")
+    parameter_name = "state"
+    STATES = (State.ESCALATED, State.UNDER_REVIEW)
+
+    def lookups(self, request, model_admin):
+        return [(state.value, state.label) for state in self.STATES]
+
+    def queryset(self, request, queryset):
+        if self.value() in self.STATES:
+            return queryset.filter(state=self.value())
+        return queryset
+
+
 class SlaFilter(admin.SimpleListFilter):
     title = _("ruling deadline")
     parameter_name = "sla"
@@ -99,8 +115,15 @@ def _act(model_admin, request, queryset, action, **payload):
 @admin.register(ReviewQueueItem)
 class ReviewQueueAdmin(admin.ModelAdmin):
     list_display = ("dispute_link", "time_left", "state", "amount", "buyer", "store", "carrier", "assignee")
-    list_filter = (MineFilter, SlaFilter, "state", "reason", ("order__carrier", admin.RelatedOnlyFieldListFilter),
-                   ("order__store", admin.RelatedOnlyFieldListFilter), AmountBandFilter)  # fmt: skip
+    list_filter = (
+        MineFilter,
+        SlaFilter,
+        QueueStateFilter,
+        "reason",
+        ("order__carrier", admin.RelatedOnlyFieldListFilter),
+        ("order__store", admin.RelatedOnlyFieldListFilter),
+        AmountBandFilter,
+    )
     list_select_related = ("order__buyer", "order__store", "order__carrier", "assignee")
     search_fields = ("=id", "order__number", "order__buyer__username", "order__store__name")
     actions = ["claim", "assign", "release"]
@@ -126,11 +149,15 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         ]  # fmt: skip
 
     def changelist_view(self, request, extra_context=None):
-        extra = {"dashboard_url": reverse("admin:disputes_reviewqueueitem_dashboard"), **(extra_context or {})}
+        extra = {
+            "title": _("Review queue"),
+            "dashboard_url": reverse("admin:disputes_reviewqueueitem_dashboard"),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra_context=extra)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(state__in=[State.ESCALATED, State.UNDER_REVIEW])
+        return super().get_queryset(request).filter(state__in=QueueStateFilter.STATES)
 
     def has_add_permission(self, request):
         return False

@@ -64,6 +64,9 @@ def test_queue_filters(client, world, clock):
     assert set(queue_ids(client, "sla=breached")) == {mine.pk, franks.pk, unassigned.pk}
     page = client.get(QUEUE).content.decode()
     assert "sla-breached" in page and "overdue by" in page
+    # Titled for what it is; the state filter offers only the states a queued dispute can be in.
+    assert "<h1>Review queue</h1>" in page and "<title>Review queue | Dispute desk</title>" in page
+    assert "?state=under_review" in page and "?state=awaiting_seller" not in page
 
 
 def test_claim_assign_and_release_actions(client, world):
