@@ -5,7 +5,7 @@ the same table, guards, effects, clocks, events, refunds and notifications), ins
 While a batch is open, the workflow does not write row by row: it hands each write to the batch,
 which then writes each table once per chunk — one UPDATE for the disputes, one INSERT each for the
 events, refunds and notifications, one UPDATE per order status — and queues one delivery task per
-fifty notifications instead of one each. The reads a row would make (its latest proposals, its
+five hundred notifications instead of one each. The reads a row would make (its latest proposals, its
 order's refunds so far) are loaded for the whole chunk up front, and the orders that may be
 refunded are locked in one statement.
 
