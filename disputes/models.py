@@ -95,9 +95,9 @@ class Dispute(models.Model):
     return_item = models.BooleanField(_("return the item"))
 
     state = models.CharField(max_length=20, choices=State.choices, default=State.AWAITING_SELLER)
-    # Deadlines are columns, so sweeps find what is due with an index: (state, deadline) below,
-    # which also serves lookups by state alone. No single-column ones beside them: each index is
-    # one more write on every transition.
+    # Deadlines are columns, so sweeps find what is due with an index (the partial indexes below);
+    # (state, respond_by) serves lookups by state. No single-column indexes beside them: each
+    # index is one more write on every transition.
     respond_by = models.DateTimeField(_("respond by"), null=True, blank=True)
     escalate_at = models.DateTimeField(_("escalates by itself at"), null=True, blank=True)
     opened_at = models.DateTimeField(default=timezone.now)

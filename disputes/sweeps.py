@@ -6,6 +6,7 @@ service a person's action would. Running a sweep twice does nothing the second t
 import logging
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -86,6 +87,8 @@ def _act_on_chunk(ids: list[int], *, now: datetime) -> int:
                 for dispute in disputes:
                     run_clocks(dispute, now=now)
             return sum(dispute.state != before[dispute.pk] for dispute in disputes)
+        except SoftTimeLimitExceeded:
+            raise  # out of task time: not a bad row; this chunk is undone and the next run takes it
         except Exception:
             log.exception("clock sweep: a chunk of %s disputes failed together; acting one at a time", len(disputes))
         acted = 0
@@ -93,6 +96,8 @@ def _act_on_chunk(ids: list[int], *, now: datetime) -> int:
             try:
                 with transaction.atomic():
                     acted += catch_up(dispute_id, now=now).state != state
+            except SoftTimeLimitExceeded:
+                raise
             except Exception:
                 log.exception("dispute=%s clock sweep failed; will retry next run", dispute_id)
         return acted

@@ -199,3 +199,32 @@ def test_a_delivery_task_out_of_time_hands_back_the_rest_and_sends_nothing_twice
     assert calls == [first, second, second, third]
     assert len(mail.outbox) == 3
     assert not Notification.objects.filter(pk__in=ids, delivered_at__isnull=True).exists()
+
+
+def test_a_sweep_out_of_task_time_stops_at_once_and_leaves_its_chunk_whole(world, monkeypatch, no_fallback):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from disputes import sweeps
+
+    with time_machine.travel(OPEN_AT, tick=False):
+        due = [dispute_in(world, "awaiting_seller", number=f"L-{i}") for i in range(3)]
+    real_run_clocks, seen = sweeps.run_clocks, []
+
+    def time_runs_out_on_the_second(dispute, *, now):
+        seen.append(dispute.pk)
+        if len(seen) == 2:
+            raise SoftTimeLimitExceeded()
+        real_run_clocks(dispute, now=now)
+
+    monkeypatch.setattr(sweeps, "run_clocks", time_runs_out_on_the_second)
+    monkeypatch.setattr(sweeps, "catch_up", lambda *args, **kwargs: pytest.fail("no row-by-row retry on borrowed time"))
+    with pytest.raises(SoftTimeLimitExceeded):
+        sweep_clocks(now=LATER)
+    assert seen == [due[0].pk, due[1].pk]
+    # The chunk is undone as a whole, the first dispute's resolution with it; the next run does it all.
+    assert set(Dispute.objects.filter(pk__in=[d.pk for d in due]).values_list("state", flat=True)) == {
+        "awaiting_seller"
+    }
+    assert not Refund.objects.exists() and not DisputeEvent.objects.filter(action="seller_timeout").exists()
+    monkeypatch.setattr(sweeps, "run_clocks", real_run_clocks)
+    assert sweep_clocks(now=LATER) == 3
