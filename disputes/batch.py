@@ -32,6 +32,7 @@ from config.queue import enqueue
 from disputes.models import Dispute, DisputeEvent, Party, Proposal, Refund
 from messaging.models import Notification
 from orders.models import Order
+from sellers.models import Store
 
 log = logging.getLogger("dispute_desk.sweeps")
 
@@ -73,11 +74,14 @@ class Batch:
             latest[proposal.dispute_id].setdefault(proposal.party, proposal)
         for pk, dispute in self.disputes.items():
             dispute._latest = {party: latest[pk].get(party) for party in (Party.BUYER, Party.SELLER)}
-        # A seller with many disputes is loaded once, not once per row.
+        # A store, and a person, with many disputes is loaded once, not once per row.
         orders = [dispute.order for dispute in self.disputes.values()]
-        people = User.objects.in_bulk({o.buyer_id for o in orders} | {o.store.owner_id for o in orders})
+        stores = Store.objects.in_bulk({order.store_id for order in orders})
+        people = User.objects.in_bulk({o.buyer_id for o in orders} | {s.owner_id for s in stores.values()})
+        for store in stores.values():
+            store.owner = people[store.owner_id]
         for order in orders:
-            order.buyer, order.store.owner = people[order.buyer_id], people[order.store.owner_id]
+            order.store, order.buyer = stores[order.store_id], people[order.buyer_id]
         # Lock the orders, and take their status as it is now that they are locked.
         order_ids = sorted({order.pk for order in orders})
         locked = dict(Order.objects.select_for_update().filter(pk__in=order_ids).values_list("pk", "status"))

@@ -77,7 +77,7 @@ def _act_on_chunk(ids: list[int], *, now: datetime) -> int:
         # of=("self",): lock the disputes only; their orders are locked by the batch, which needs them.
         disputes = list(
             Dispute.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("order__store")  # the people to notify are loaded once per chunk
+            .select_related("order")  # stores and the people to notify: once per chunk (the batch)
             .filter(pk__in=ids)
             .order_by("pk")
         )
