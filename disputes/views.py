@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from config.errors import RuleViolation
+from config.paging import paginate
 from disputes import forms
 from disputes.api import dispute_detail
 from disputes.models import State
@@ -165,4 +166,5 @@ def dispute_list_view(request):
     disputes = disputes.annotate(
         needs_me=Case(When(mine_to_answer, then=Value(0)), default=Value(1), output_field=IntegerField())
     ).order_by("needs_me", "respond_by", "-opened_at")
-    return render(request, "disputes/list.html", {"disputes": disputes[:200]})
+    page = paginate(request, disputes)
+    return render(request, "disputes/list.html", {"disputes": page, "page": page})

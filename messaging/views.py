@@ -1,16 +1,18 @@
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.db.models import Count, Max
+from django.db.models import Case, Count, Value, When
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
 from config.errors import RuleViolation
+from config.paging import paginate
 from messaging.forms import MessageForm
 from messaging.models import Notification, Thread
 from messaging.selectors import photo_get_for, unread_by_order
@@ -87,27 +89,34 @@ def unread_list(request):
 @login_required
 def seller_inbox(request):
     """The store's threads, unread ones first, then the most recent."""
+    if not request.user.stores.exists():
+        raise Http404
     counts = unread_by_order(request.user)
+    unread_numbers = [number for number, unread in counts.items() if unread]
     threads = (
         Thread.objects.filter(order__store__owner=request.user, last_message_at__isnull=False)
         .select_related("order__buyer", "order__store")
-        .annotate(total=Count("messages"), last=Max("messages__created_at"))
+        .annotate(
+            total=Count("messages"),
+            read=Case(When(order__number__in=unread_numbers, then=Value(0)), default=Value(1)),
+        )
+        .order_by("read", "-last_message_at", "-pk")
     )
-    rows = sorted(
-        ((thread, counts.get(thread.order.number, 0)) for thread in threads),
-        key=lambda row: (row[1] == 0, -row[0].last_message_at.timestamp()),
-    )
-    if not rows and not request.user.stores.exists():
-        raise Http404
-    return render(request, "messaging/inbox.html", {"rows": rows[:200]})
+    page = paginate(request, threads)
+    rows = [(thread, counts.get(thread.order.number, 0)) for thread in page]
+    return render(request, "messaging/inbox.html", {"rows": rows, "page": page})
 
 
 @login_required
 def notifications_view(request):
-    """Newest first; opening the page marks them read (a POST form does the same without JS)."""
-    notes = list(Notification.objects.filter(recipient=request.user).order_by("-created_at", "-id")[:100])
-    if request.method == "POST" or any(n.read_at is None for n in notes):
-        from django.utils import timezone
-
-        Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(read_at=timezone.now())
-    return render(request, "messaging/notifications.html", {"notes": notes})
+    """Newest first, a page at a time. Opening a page marks what it shows read (what it shows
+    still says which were new); a POST marks every one read."""
+    page = paginate(request, Notification.objects.filter(recipient=request.user).order_by("-created_at", "-id"))
+    notes = list(page)
+    unread = Notification.objects.filter(recipient=request.user, read_at__isnull=True)
+    if request.method != "POST":
+        unread = unread.filter(pk__in=[note.pk for note in notes if note.read_at is None])
+    unread.update(read_at=timezone.now())
+    elsewhere = Notification.objects.filter(recipient=request.user, read_at__isnull=True).count()
+    context = {"notes": notes, "page": page, "unread_elsewhere": elsewhere}
+    return render(request, "messaging/notifications.html", context)

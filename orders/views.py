@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from config.errors import RuleViolation
+from config.paging import paginate
 from messaging.forms import MessageForm
 from messaging.models import Message, Photo
 from messaging.selectors import unread_by_order
@@ -19,11 +20,11 @@ from orders.selectors import order_get_for, orders_visible_to
 @login_required
 def order_list(request):
     """My orders: what the buyer bought, newest first, each with its dispute window."""
-    orders = list(orders_visible_to(request.user).filter(buyer=request.user)[:200])
+    page = paginate(request, orders_visible_to(request.user).filter(buyer=request.user))
     unread = unread_by_order(request.user)
-    for order in orders:
+    for order in page:
         order.unread = unread.get(order.number, 0)
-    return render(request, "orders/order_list.html", {"orders": orders})
+    return render(request, "orders/order_list.html", {"orders": page, "page": page})
 
 
 def render_order_page(request, order, *, extension_form=None, grant_form=None, message_form=None, status=200):

@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from config.errors import RuleViolation
+from config.paging import paginate
 from orders.models import ExtensionRequest, Order
 from sellers.forms import ReturnPolicyForm
 from sellers.models import Store
@@ -25,7 +26,7 @@ def _owned_store(request) -> Store:
 def store_orders(request):
     """The store's orders, with the buyers' extension requests that wait for an answer on top."""
     store = _owned_store(request)
-    orders = Order.objects.filter(store=store).select_related("buyer", "carrier", "store")
+    page = paginate(request, Order.objects.filter(store=store).select_related("buyer", "carrier", "store"))
     pending = (
         ExtensionRequest.objects.filter(order__store=store, status=ExtensionRequest.Status.PENDING)
         .select_related("order__buyer", "order__carrier")
@@ -37,7 +38,8 @@ def store_orders(request):
         {
             "store": store,
             "stores": Store.objects.filter(owner=request.user),
-            "orders": orders[:200],
+            "orders": page,
+            "page": page,
             "pending": pending,
         },
     )
