@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from config.errors import RuleViolation
 from disputes.batch import batch as gathered
-from disputes.models import CLOCK_STATES, NEGOTIATING, Dispute, Party, State
+from disputes.models import CLOCK_STATES, NEGOTIATING, Dispute, EvidenceRequest, Party, State
 from disputes.routing import team_members
 from disputes.workflow import AWAITING, catch_up, dispute_act, run_clocks
 from messaging.models import Notification
@@ -142,26 +142,57 @@ def sweep_routing(*, batch: int = BATCH) -> int:
     return routed + released
 
 
+def _remind(user, *, key: str, title: str, dispute_id: int) -> int:
+    """One "a day left" notice, once per key; 1 if it was sent now."""
+    if user is None or Notification.objects.filter(dedupe_key=key).exists():
+        return 0
+    notify(recipient=user, kind=Notification.Kind.DAY_LEFT, key=key, title=title, url=f"/disputes/{dispute_id}/")
+    return 1
+
+
 def sweep_reminders(*, now: datetime | None = None, batch: int = 2000) -> int:
-    """A day before any clock runs out, the party it waits for hears about it; an overdue ruling
-    is flagged to its assignee. Keyed on the deadline, so each is sent once."""
+    """A day before any clock runs out, whoever can still act hears about it: the party an answer
+    or a return waits for, the assignee of a ruling, both parties before a dispute escalates by
+    itself, the party asked for evidence. An overdue ruling is flagged to its assignee. Keyed on
+    the deadline, so each is sent once."""
     now = now or timezone.now()
+    tomorrow = now + timedelta(days=1)
     sent = 0
     soon = (
-        Dispute.objects.filter(state__in=list(AWAITING), respond_by__gt=now, respond_by__lte=now + timedelta(days=1))
+        Dispute.objects.filter(state__in=list(AWAITING), respond_by__gt=now, respond_by__lte=tomorrow)
         .select_related("order__buyer", "order__store__owner", "assignee")
         .order_by("respond_by")[:batch]
     )
     for dispute in soon:
         who = AWAITING.get(dispute.state)
         user = {"buyer": dispute.order.buyer, "seller": dispute.order.store.owner, "staff": dispute.assignee}.get(who)
-        key = f"dispute:{dispute.pk}:day_left:{dispute.state}:{dispute.respond_by.isoformat()}"
-        if user is None or Notification.objects.filter(dedupe_key=key).exists():
-            continue
-        notify(recipient=user, kind=Notification.Kind.DAY_LEFT, key=key,
-               title=_("One day left to act on the dispute on order %(n)s.") % {"n": dispute.order.number},
-               url=f"/disputes/{dispute.pk}/")  # fmt: skip
-        sent += 1
+        sent += _remind(user, key=f"dispute:{dispute.pk}:day_left:{dispute.state}:{dispute.respond_by.isoformat()}",
+                        title=_("One day left to act on the dispute on order %(n)s.") % {"n": dispute.order.number},
+                        dispute_id=dispute.pk)  # fmt: skip
+    escalating = (
+        Dispute.objects.filter(state__in=NEGOTIATING, escalate_at__gt=now, escalate_at__lte=tomorrow)
+        .select_related("order__buyer", "order__store__owner")
+        .order_by("escalate_at")[:batch]
+    )
+    for dispute in escalating:
+        title = _("The dispute on order %(n)s goes to the dispute team within a day unless you settle it.") % {
+            "n": dispute.order.number
+        }
+        for user in (dispute.order.buyer, dispute.order.store.owner):
+            key = f"dispute:{dispute.pk}:day_left:escalation:{dispute.escalate_at.isoformat()}:{user.pk}"
+            sent += _remind(user, key=key, title=title, dispute_id=dispute.pk)
+    asked = (
+        EvidenceRequest.objects.filter(
+            answered_at__isnull=True, expired_at__isnull=True, due_at__gt=now, due_at__lte=tomorrow
+        )
+        .select_related("dispute__order__buyer", "dispute__order__store__owner")
+        .order_by("due_at")[:batch]
+    )
+    for request in asked:
+        order = request.dispute.order
+        user = order.buyer if request.party == Party.BUYER else order.store.owner
+        title = _("One day left to send the evidence the dispute team asked for on order %(n)s.") % {"n": order.number}
+        sent += _remind(user, key=f"evidence_request:{request.pk}:day_left", title=title, dispute_id=request.dispute_id)
     overdue = (
         Dispute.objects.filter(state__in=[State.ESCALATED, State.UNDER_REVIEW], respond_by__lte=now)
         .select_related("assignee", "order")

@@ -118,6 +118,37 @@ def test_every_clock_reminds_a_day_before(world, clock):
     assert Notification.objects.filter(kind="day_left").count() == 1  # once
 
 
+def test_both_parties_hear_a_day_before_a_dispute_escalates_by_itself(world, clock):
+    dispute = open_dispute(world)
+    for day in (4, 8, 12):  # still negotiating on day 14; no answer clock is a day from running out
+        clock.move_to(OPEN_AT + timedelta(days=day))
+        who = world.carol if day in (4, 12) else world.alice
+        dispute = dispute_action(user=who, dispute=dispute, action="propose", refund_amount=Decimal("40.00") + day)
+    day_before = OPEN_AT + timedelta(days=14)
+    at(clock, day_before - MINUTE)
+    assert not Notification.objects.filter(kind="day_left").exists()
+    at(clock, day_before + MINUTE)
+    notes = Notification.objects.filter(kind="day_left")
+    assert sorted(notes.values_list("recipient__username", flat=True)) == ["alice", "carol"]
+    assert "goes to the dispute team within a day" in notes.first().title
+    at(clock, day_before + timedelta(hours=6))
+    assert notes.count() == 2  # once each
+
+
+def test_a_party_asked_for_evidence_hears_a_day_before_the_request_expires(world, clock):
+    from disputes.review import evidence_request_create
+
+    dispute = dispute_in(world, "under_review")
+    request = evidence_request_create(staff=world.erin, dispute=dispute, party="seller", note="The tracking page.")
+    reminders = Notification.objects.filter(kind="day_left", dedupe_key__startswith="evidence_request:")
+    at(clock, request.due_at - timedelta(days=1) - MINUTE)
+    assert not reminders.exists()
+    at(clock, request.due_at - timedelta(days=1) + MINUTE)
+    assert list(reminders.values_list("recipient__username", "url")) == [("carol", f"/disputes/{dispute.pk}/")]
+    at(clock, request.due_at - timedelta(hours=2))
+    assert reminders.count() == 1
+
+
 def test_an_overdue_ruling_is_flagged_to_its_assignee(world, clock):
     dispute = dispute_in(world, "under_review")
     at(clock, dispute.respond_by - timedelta(hours=12))
