@@ -1,11 +1,20 @@
 """Long lists on pages come a page at a time, never cut off silently."""
 
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 
 PER_PAGE = 50
 
 
-def paginate(request, items, *, per_page: int | None = None) -> Page:
+def paginate(request, items: QuerySet, *, per_page: int | None = None) -> Page:
     """The page `?page=` asks for. A number that is not one gives the first page, one past the end
-    the last, so a stale or hand-edited link still shows a list instead of an error."""
-    return Paginator(items, per_page or PER_PAGE).get_page(request.GET.get("page"))
+    the last, so a stale or hand-edited link still shows a list instead of an error.
+
+    Counting and skipping run on the ids alone, in the list's order; only the page's own rows are
+    then loaded with their joins and annotations. (Skipping to a deep page would otherwise build
+    every skipped row in full.)"""
+    page = Paginator(items.values_list("pk", flat=True), per_page or PER_PAGE).get_page(request.GET.get("page"))
+    ids = list(page.object_list)
+    rows = items.in_bulk(ids)
+    page.object_list = [rows[pk] for pk in ids]
+    return page
