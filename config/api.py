@@ -3,6 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import RuleViolation
+from config.paging import rows_in_order
 
 audit_log = logging.getLogger("dispute_desk.audit")
 
@@ -19,6 +21,17 @@ class Pagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def paginate_queryset(self, queryset, request, view=None):
+        """Count and skip on the ids alone, then load only the page's rows with their joins and
+        annotations (as `config.paging` does for the pages): a deep page does not build every
+        row it skips."""
+        if not isinstance(queryset, QuerySet):
+            return super().paginate_queryset(queryset, request, view)
+        ids = super().paginate_queryset(queryset.values_list("pk", flat=True), request, view)
+        if ids is None:
+            return None
+        return rows_in_order(queryset, ids)
 
 
 _CODES = {

@@ -14,7 +14,12 @@ def paginate(request, items: QuerySet, *, per_page: int | None = None) -> Page:
     then loaded with their joins and annotations. (Skipping to a deep page would otherwise build
     every skipped row in full.)"""
     page = Paginator(items.values_list("pk", flat=True), per_page or PER_PAGE).get_page(request.GET.get("page"))
-    ids = list(page.object_list)
-    rows = items.in_bulk(ids)
-    page.object_list = [rows[pk] for pk in ids]
+    page.object_list = rows_in_order(items, list(page.object_list))
     return page
+
+
+def rows_in_order(items: QuerySet, ids: list) -> list:
+    """The rows of `items` with these ids, with its joins and annotations, in the ids' order (one
+    deleted in between is left out)."""
+    rows = items.in_bulk(ids)
+    return [rows[pk] for pk in ids if pk in rows]

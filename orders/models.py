@@ -99,6 +99,7 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         indexes = [
+            models.Index(fields=["-placed_at", "-id"], name="order_newest_first"),  # every order, for the team
             models.Index(fields=["buyer", "-placed_at"]),
             models.Index(fields=["store", "-placed_at"]),
             models.Index(fields=["status", "window_closes_at"]),

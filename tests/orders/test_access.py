@@ -149,3 +149,28 @@ def test_seller_pages_are_404_for_a_user_without_a_store(client, world):
     client.force_login(world.alice)
     assert client.get("/seller/policy/").status_code == 404
     assert client.get("/seller/orders/").status_code == 404
+
+
+def test_order_lists_show_exactly_each_personas_orders_newest_first_across_pages(world):
+    """The list's filter is built per persona (a buyer, a seller who buys nothing, a seller who
+    also buys); whichever it is, the set is the same: orders bought plus orders sold, newest first,
+    every one reached once by following `next`."""
+    parties = {}
+    for i, (buyer, store) in enumerate(
+        [(world.alice, world.carols), (world.bob, world.carols), (world.carol, world.daves), (world.alice, world.daves)]
+    ):
+        make_order(buyer=buyer, store=store, number=f"L-{i}", placed_at=NOW - timedelta(days=10 - i))
+        parties[f"L-{i}"] = {buyer.username, store.owner.username, "erin"}
+    newest_first = ["L-3", "L-2", "L-1", "L-0"]
+
+    def listed(user) -> list[tuple[str, str]]:
+        client, rows, url = api_as(user), [], "/api/orders/?page_size=2"
+        while url:
+            body = client.get(url).json()
+            rows += [(row["number"], row["carrier"]) for row in body["results"]]
+            url = body["next"]
+        return rows
+
+    for user in (world.alice, world.bob, world.carol, world.dave, world.erin):
+        expected = [(number, "dhl") for number in newest_first if user.username in parties[number]]
+        assert listed(user) == expected, user.username
