@@ -76,15 +76,20 @@ class Photo(models.Model):
 
 
 class ThreadState(models.Model):
-    """Per user per thread: what they have read and when they were last emailed about it."""
+    """Per user per thread: what they have read, how many messages from others came since, and
+    when they were last emailed about it."""
 
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="states")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="thread_states")
     last_read_at = models.DateTimeField(null=True, blank=True)
+    # Kept with each message (under the thread's lock) and zeroed on reading, so every page's
+    # header reads the user's few unread rows instead of counting all their messages.
+    unread = models.PositiveIntegerField(default=0)
     last_emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["thread", "user"], name="one_state_per_user_per_thread")]
+        indexes = [models.Index(fields=["user"], condition=models.Q(unread__gt=0), name="thread_state_unread")]
 
     def __str__(self) -> str:
         return f"{self.user} on {self.thread}"

@@ -2,34 +2,29 @@
 
 import uuid
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 
 from accounts import roles
 from accounts.models import User
-from messaging.models import Message, Photo, ThreadState
+from messaging.models import Photo, ThreadState
 
 
-def unread_messages(user: User) -> QuerySet[Message]:
-    """Messages on the user's own orders (as buyer or seller) that others wrote after the
-    user last read that thread."""
-    last_read = ThreadState.objects.filter(thread=OuterRef("thread"), user=user).values("last_read_at")[:1]
-    return (
-        Message.objects.filter(Q(thread__order__buyer=user) | Q(thread__order__store__owner=user))
-        .exclude(author=user)
-        .annotate(last_read=Subquery(last_read))
-        .filter(Q(last_read__isnull=True) | Q(created_at__gt=F("last_read")))
+def unread_states(user: User) -> QuerySet[ThreadState]:
+    """The user's threads with messages from others since they last read them, on orders the user
+    is still a party to (as buyer, or as the store's owner)."""
+    return ThreadState.objects.filter(user=user, unread__gt=0).filter(
+        Q(thread__order__buyer=user) | Q(thread__order__store__owner=user)
     )
 
 
 def unread_by_order(user: User) -> dict[str, int]:
     """{order number: unread count}, only for threads with something unread."""
-    rows = unread_messages(user).values("thread__order__number").annotate(unread=Count("id")).order_by()
-    return {row["thread__order__number"]: row["unread"] for row in rows}
+    return dict(unread_states(user).values_list("thread__order__number", "unread"))
 
 
 def unread_total(user: User) -> int:
-    return unread_messages(user).count()
+    return unread_states(user).aggregate(total=Sum("unread"))["total"] or 0
 
 
 def photo_get_for(user: User, photo_id: str) -> Photo:

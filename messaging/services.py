@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -105,8 +105,11 @@ def message_post(*, author: User, order: Order, body: str, uploads: list | None 
             thread.last_message_at = message.created_at
             thread.save(update_fields=["last_message_at"])
             ThreadState.objects.update_or_create(
-                thread=thread, user=author, defaults={"last_read_at": message.created_at}
+                thread=thread, user=author, defaults={"last_read_at": message.created_at, "unread": 0}
             )
+            for user_id in {order.buyer_id, order.store.owner_id} - {author.pk}:  # the parties it is new to
+                state, _created = ThreadState.objects.get_or_create(thread=thread, user_id=user_id)
+                ThreadState.objects.filter(pk=state.pk).update(unread=F("unread") + 1)
             transaction.on_commit(lambda: queue_message_email(message.pk))
     except BaseException:
         delete_photo_files(rows)
@@ -127,7 +130,9 @@ def queue_message_email(message_id: int) -> None:
 
 def thread_mark_read(*, user: User, order: Order) -> None:
     thread = thread_for(order)
-    ThreadState.objects.update_or_create(thread=thread, user=user, defaults={"last_read_at": timezone.now()})
+    ThreadState.objects.update_or_create(
+        thread=thread, user=user, defaults={"last_read_at": timezone.now(), "unread": 0}
+    )
 
 
 def message_recipients(message: Message) -> list[User]:

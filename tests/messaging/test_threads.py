@@ -139,6 +139,66 @@ def test_unread_counts_move_as_messages_are_sent_and_read(client, world, order):
     assert alice.get("/api/messages/unread/").json() == []
 
 
+@pytest.mark.django_db(transaction=True)
+def test_unread_counts_lose_nothing_when_messages_are_posted_at_once(world, order):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from messaging.selectors import unread_total
+    from messaging.services import message_post
+
+    if connection.vendor != "postgresql":
+        pytest.skip("real concurrent transactions")
+
+    def post(author):
+        try:
+            message_post(author=author, order=order, body="again")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # the thread's lock orders them; no increment is lost
+        list(pool.map(post, [world.alice] * 10 + [world.carol] * 3))
+    assert Message.objects.count() == 13
+    # Whoever wrote last has read everything before; the other has what came after their last.
+    last = Message.objects.order_by("-created_at", "-id").first().author
+    other = world.carol if last == world.alice else world.alice
+    assert unread_total(last) == 0
+    assert (
+        unread_total(other)
+        == Message.objects.filter(
+            author=last, created_at__gt=Message.objects.filter(author=other).order_by("-created_at").first().created_at
+        ).count()
+    )
+
+
+def test_unread_counts_from_before_the_counters_are_rebuilt_by_the_migration(world, order):
+    """messaging 0005 counts each party's unread messages from the messages themselves."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from messaging.models import ThreadState
+    from messaging.selectors import unread_by_order
+
+    other = make_order(buyer=world.alice, store=world.carols, number="M-2")
+    alice, carol = api_as(world.alice), api_as(world.carol)
+    with time_machine.travel(NOW, tick=False) as clock:
+        for body in ("one", "two", "three"):
+            alice.post("/api/orders/M-1/messages/", {"body": body}, format="json")
+        carol.post("/api/orders/M-1/messages/read/")
+        clock.shift(timedelta(minutes=1))
+        alice.post("/api/orders/M-1/messages/", {"body": "four"}, format="json")
+        carol.post("/api/orders/M-2/messages/", {"body": "hello"}, format="json")
+    expected = {"alice": unread_by_order(world.alice), "carol": unread_by_order(world.carol)}
+    assert expected == {"alice": {"M-2": 1}, "carol": {"M-1": 1}}
+    ThreadState.objects.filter(user=world.alice).delete()  # never opened: no row yet
+    ThreadState.objects.update(unread=0)
+    import_module("messaging.migrations.0005_thread_state_unread").count_unread(apps, None)
+    assert {"alice": unread_by_order(world.alice), "carol": unread_by_order(world.carol)} == expected
+    assert other.thread.states.get(user=world.alice).unread == 1
+
+
 def test_marking_a_thread_read_needs_access_to_the_order(world, order):
     assert api_as(world.bob).post("/api/orders/M-1/messages/read/").status_code == 404
     assert api_as(None).post("/api/orders/M-1/messages/read/").status_code == 401
