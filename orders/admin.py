@@ -48,6 +48,16 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [OrderItemInline, OrderEventInline]
     date_hierarchy = "placed_at"
 
+    def get_search_results(self, request, queryset, search_term):
+        """An exact order number (what the team usually pastes) is found through its unique index;
+        anything else searches every field as usual, which reads the whole table."""
+        term = search_term.strip()
+        if term:
+            exact = queryset.filter(number=term)
+            if exact.exists():
+                return exact, False
+        return super().get_search_results(request, queryset, search_term)
+
 
 @admin.register(ExtensionRequest)
 class ExtensionRequestAdmin(admin.ModelAdmin):
