@@ -1,7 +1,8 @@
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.db.models import Case, Count, Value, When
+from django.db.models import Case, Count, FilteredRelation, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,8 +15,8 @@ from rest_framework.views import APIView
 from config.errors import RuleViolation
 from config.paging import paginate
 from messaging.forms import MessageForm
-from messaging.models import Notification, Thread
-from messaging.selectors import photo_get_for, unread_by_order
+from messaging.models import Message, Notification, Thread
+from messaging.selectors import photo_get_for, unread_states
 from messaging.services import message_post
 from orders.selectors import order_get_for
 from orders.views import render_order_page
@@ -73,17 +74,24 @@ def message_post_view(request, number: str):
     return render_order_page(request, order, message_form=form, status=400)
 
 
+def _with_unread(threads, user):
+    """Each thread with the user's unread count, and how many messages it holds (both computed
+    for the rows a page shows, not for every thread it skips)."""
+    messages = Message.objects.filter(thread=OuterRef("pk")).order_by().values("thread")
+    return (
+        threads.select_related("order__store", "order__buyer")
+        .annotate(mine=FilteredRelation("states", condition=Q(states__user=user)))  # one join, not a lookup a row
+        .annotate(unread=Coalesce("mine__unread", 0), total=Subquery(messages.annotate(n=Count("pk")).values("n")))
+    )
+
+
 @login_required
 def unread_list(request):
     """Unread messages, like the marketplace's 'Unread order messages' page."""
-    counts = unread_by_order(request.user)
-    threads = (
-        Thread.objects.filter(order__number__in=counts)
-        .select_related("order__store", "order__buyer")
-        .order_by("-last_message_at")
-    )
-    rows = [(thread, counts[thread.order.number]) for thread in threads]
-    return render(request, "messaging/unread.html", {"rows": rows})
+    unread = unread_states(request.user).values("thread")
+    threads = _with_unread(Thread.objects.filter(pk__in=unread), request.user).order_by("-last_message_at", "-pk")
+    page = paginate(request, threads)
+    return render(request, "messaging/unread.html", {"rows": [(t, t.unread) for t in page], "page": page})
 
 
 @login_required
@@ -91,20 +99,11 @@ def seller_inbox(request):
     """The store's threads, unread ones first, then the most recent."""
     if not request.user.stores.exists():
         raise Http404
-    counts = unread_by_order(request.user)
-    unread_numbers = [number for number, unread in counts.items() if unread]
-    threads = (
-        Thread.objects.filter(order__store__owner=request.user, last_message_at__isnull=False)
-        .select_related("order__buyer", "order__store")
-        .annotate(
-            total=Count("messages"),
-            read=Case(When(order__number__in=unread_numbers, then=Value(0)), default=Value(1)),
-        )
-        .order_by("read", "-last_message_at", "-pk")
-    )
+    threads = _with_unread(
+        Thread.objects.filter(order__store__owner=request.user, last_message_at__isnull=False), request.user
+    ).order_by(Case(When(unread__gt=0, then=Value(0)), default=Value(1)), "-last_message_at", "-pk")
     page = paginate(request, threads)
-    rows = [(thread, counts.get(thread.order.number, 0)) for thread in page]
-    return render(request, "messaging/inbox.html", {"rows": rows, "page": page})
+    return render(request, "messaging/inbox.html", {"rows": [(t, t.unread) for t in page], "page": page})
 
 
 @login_required
