@@ -14,6 +14,7 @@ and prints the ratio, plus the query plan of the due-rows query (the index it us
 Run it on an otherwise idle machine; the figures go into docs/performance.md.
 """
 
+import json
 import os
 import sys
 import time
@@ -59,11 +60,13 @@ def setup_django() -> None:
 
 
 def populate() -> None:
+    from django.core.serializers.json import DjangoJSONEncoder
     from django.db import connection
 
     from accounts.models import User
     from orders.reference import seed_reference_data
     from sellers.models import Store
+    from sellers.services import store_policy
 
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM orders_order")
@@ -78,6 +81,8 @@ def populate() -> None:
     buyer, _ = User.objects.get_or_create(username="bench-buyer", defaults={"email": "b@example.com"})
     seller, _ = User.objects.get_or_create(username="bench-seller", defaults={"email": "s@example.com"})
     store, _ = Store.objects.get_or_create(slug="bench", defaults={"name": "Bench", "owner": seller, "country": "CN"})
+    # Every order keeps the policy it was placed under, as the service writes it.
+    snapshot = json.dumps(store_policy(store).snapshot(), cls=DjangoJSONEncoder)
     with connection.cursor() as cur:
         cur.execute(
             "TRUNCATE disputes_refund, disputes_disputeevent, disputes_proposal, disputes_evidence, "
@@ -95,12 +100,12 @@ def populate() -> None:
                 notified_window_open, notified_window_closing)
             SELECT 'B-' || g, %s, %s, %s, 80.00, 'USD', t - interval '3 days', t - interval '1 day', t, 'T' || g,
                    CASE WHEN g <= %s THEN 'shipped' ELSE 'completed' END, 0,
-                   t + interval '6 days', t + interval '23 days', '{}', '', now(), now(), true, true
+                   t + interval '6 days', t + interval '23 days', %s::jsonb, '', now(), now(), true, true
             FROM (SELECT g, CASE WHEN g <= %s THEN now() - interval '10 days'
                                  ELSE now() - interval '400 days' + (g %% 300) * interval '1 day' END AS t
                   FROM generate_series(1, %s) g) s
             """,
-            [buyer.pk, store.pk, carrier, DISPUTES, DISPUTES, ORDERS],
+            [buyer.pk, store.pk, carrier, DISPUTES, snapshot, DISPUTES, ORDERS],
         )
         cur.execute(
             """
