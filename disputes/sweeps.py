@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -143,68 +143,88 @@ def sweep_routing(*, batch: int = BATCH) -> int:
     return routed + released
 
 
-def _remind(user, *, key: str, title: str, dispute_id: int) -> int:
-    """One "a day left" notice, once per key; 1 if it was sent now."""
-    if user is None or Notification.objects.filter(dedupe_key=key).exists():
-        return 0
-    notify(recipient=user, kind=Notification.Kind.DAY_LEFT, key=key, title=title, url=f"/disputes/{dispute_id}/")
-    return 1
+def _in_batches(rows: QuerySet, field: str, batch: int):
+    """All of `rows` in `field` order, a batch at a time (keyset: each batch starts after the last
+    row of the one before), so a window holding more than a batch is still read to its end."""
+    rows = rows.order_by(field, "pk")
+    after = Q()
+    while chunk := list(rows.filter(after)[:batch]):
+        yield chunk
+        if len(chunk) < batch:
+            return
+        last = chunk[-1]
+        value = getattr(last, field)
+        after = Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": last.pk})
+
+
+def _send_new(notices: list[tuple]) -> int:
+    """Send each (recipient, kind, key, title, url) whose key has not been used; one query to
+    find those already sent, however many there are."""
+    notices = [notice for notice in notices if notice[0] is not None]
+    keys = [notice[2] for notice in notices]
+    already = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    fresh = [notice for notice in notices if notice[2] not in already]
+    for recipient, kind, key, title, url in fresh:
+        notify(recipient=recipient, kind=kind, key=key, title=title, url=url)
+    return len(fresh)
 
 
 def sweep_reminders(*, now: datetime | None = None, batch: int = 2000) -> int:
     """A day before any clock runs out, whoever can still act hears about it: the party an answer
     or a return waits for, the assignee of a ruling, both parties before a dispute escalates by
     itself, the party asked for evidence. An overdue ruling is flagged to its assignee. Keyed on
-    the deadline, so each is sent once."""
+    the deadline, so each is sent once; every row in the window is read, however many."""
     now = now or timezone.now()
     tomorrow = now + timedelta(days=1)
+    day_left = Notification.Kind.DAY_LEFT
     sent = 0
-    soon = (
-        Dispute.objects.filter(state__in=list(AWAITING), respond_by__gt=now, respond_by__lte=tomorrow)
-        .select_related("order__buyer", "order__store__owner", "assignee")
-        .order_by("respond_by")[:batch]
-    )
-    for dispute in soon:
-        who = AWAITING.get(dispute.state)
-        user = {"buyer": dispute.order.buyer, "seller": dispute.order.store.owner, "staff": dispute.assignee}.get(who)
-        sent += _remind(user, key=f"dispute:{dispute.pk}:day_left:{dispute.state}:{dispute.respond_by.isoformat()}",
-                        title=_("One day left to act on the dispute on order %(n)s.") % {"n": dispute.order.number},
-                        dispute_id=dispute.pk)  # fmt: skip
-    escalating = (
-        Dispute.objects.filter(state__in=NEGOTIATING, escalate_at__gt=now, escalate_at__lte=tomorrow)
-        .select_related("order__buyer", "order__store__owner")
-        .order_by("escalate_at")[:batch]
-    )
-    for dispute in escalating:
-        title = _("The dispute on order %(n)s goes to the dispute team within a day unless you settle it.") % {
-            "n": dispute.order.number
-        }
-        for user in (dispute.order.buyer, dispute.order.store.owner):
-            key = f"dispute:{dispute.pk}:day_left:escalation:{dispute.escalate_at.isoformat()}:{user.pk}"
-            sent += _remind(user, key=key, title=title, dispute_id=dispute.pk)
-    asked = (
-        EvidenceRequest.objects.filter(
-            answered_at__isnull=True, expired_at__isnull=True, due_at__gt=now, due_at__lte=tomorrow
-        )
-        .select_related("dispute__order__buyer", "dispute__order__store__owner")
-        .order_by("due_at")[:batch]
-    )
-    for request in asked:
-        order = request.dispute.order
-        user = order.buyer if request.party == Party.BUYER else order.store.owner
-        title = _("One day left to send the evidence the dispute team asked for on order %(n)s.") % {"n": order.number}
-        sent += _remind(user, key=f"evidence_request:{request.pk}:day_left", title=title, dispute_id=request.dispute_id)
-    overdue = (
-        Dispute.objects.filter(state__in=[State.ESCALATED, State.UNDER_REVIEW], respond_by__lte=now)
-        .select_related("assignee", "order")
-        .order_by("respond_by")[:batch]
-    )
-    for dispute in overdue:
-        key = f"dispute:{dispute.pk}:sla:{dispute.respond_by.isoformat()}:{dispute.assignee_id}"
-        if dispute.assignee is None or Notification.objects.filter(dedupe_key=key).exists():
-            continue
-        notify(recipient=dispute.assignee, kind=Notification.Kind.SLA_BREACHED, key=key,
-               title=_("The ruling on dispute #%(id)s is overdue.") % {"id": dispute.pk},
-               url=f"/admin/disputes/dispute/{dispute.pk}/change/")  # fmt: skip
-        sent += 1
+    parties = ("order__buyer", "order__store__owner")
+    soon = Dispute.objects.filter(state__in=list(AWAITING), respond_by__gt=now, respond_by__lte=tomorrow)
+    for chunk in _in_batches(soon.select_related(*parties, "assignee"), "respond_by", batch):
+        notices = []
+        for dispute in chunk:
+            who = AWAITING[dispute.state]
+            user = {"buyer": dispute.order.buyer, "seller": dispute.order.store.owner, "staff": dispute.assignee}[who]
+            key = f"dispute:{dispute.pk}:day_left:{dispute.state}:{dispute.respond_by.isoformat()}"
+            title = _("One day left to act on the dispute on order %(n)s.") % {"n": dispute.order.number}
+            notices.append((user, day_left, key, title, f"/disputes/{dispute.pk}/"))
+        sent += _send_new(notices)
+    escalating = Dispute.objects.filter(state__in=NEGOTIATING, escalate_at__gt=now, escalate_at__lte=tomorrow)
+    for chunk in _in_batches(escalating.select_related(*parties), "escalate_at", batch):
+        notices = []
+        for dispute in chunk:
+            title = _("The dispute on order %(n)s goes to the dispute team within a day unless you settle it.") % {
+                "n": dispute.order.number
+            }
+            for user in (dispute.order.buyer, dispute.order.store.owner):
+                key = f"dispute:{dispute.pk}:day_left:escalation:{dispute.escalate_at.isoformat()}:{user.pk}"
+                notices.append((user, day_left, key, title, f"/disputes/{dispute.pk}/"))
+        sent += _send_new(notices)
+    asked = EvidenceRequest.objects.filter(
+        answered_at__isnull=True, expired_at__isnull=True, due_at__gt=now, due_at__lte=tomorrow
+    ).select_related("dispute__order__buyer", "dispute__order__store__owner")
+    for chunk in _in_batches(asked, "due_at", batch):
+        notices = []
+        for request in chunk:
+            order = request.dispute.order
+            user = order.buyer if request.party == Party.BUYER else order.store.owner
+            title = _("One day left to send the evidence the dispute team asked for on order %(n)s.") % {
+                "n": order.number
+            }
+            key = f"evidence_request:{request.pk}:day_left"
+            notices.append((user, day_left, key, title, f"/disputes/{request.dispute_id}/"))
+        sent += _send_new(notices)
+    overdue = Dispute.objects.filter(state__in=[State.ESCALATED, State.UNDER_REVIEW], respond_by__lte=now)
+    for chunk in _in_batches(overdue.select_related("assignee"), "respond_by", batch):
+        notices = [
+            (
+                dispute.assignee,
+                Notification.Kind.SLA_BREACHED,
+                f"dispute:{dispute.pk}:sla:{dispute.respond_by.isoformat()}:{dispute.assignee_id}",
+                _("The ruling on dispute #%(id)s is overdue.") % {"id": dispute.pk},
+                f"/admin/disputes/dispute/{dispute.pk}/change/",
+            )
+            for dispute in chunk
+        ]
+        sent += _send_new(notices)
     return sent

@@ -118,6 +118,23 @@ def test_every_clock_reminds_a_day_before(world, clock):
     assert Notification.objects.filter(kind="day_left").count() == 1  # once
 
 
+def test_reminders_reach_every_deadline_in_the_window_however_many(world, clock):
+    from disputes.sweeps import sweep_reminders
+
+    disputes = []
+    for i in range(5):  # opened an hour apart: five seller deadlines within the same day
+        clock.move_to(OPEN_AT + timedelta(hours=i))
+        disputes.append(open_dispute(world, number=f"R-{i}"))
+    ruled = [dispute_in(world, "under_review", number=f"U-{i}") for i in range(3)]
+    clock.move_to(disputes[0].respond_by - timedelta(hours=1))
+    for dispute in ruled:  # three rulings overdue as well
+        Dispute.objects.filter(pk=dispute.pk).update(respond_by=OPEN_AT)
+    assert sweep_reminders(batch=2) == 5 + 3  # batches of two: every one is still read
+    assert Notification.objects.filter(kind="day_left", recipient=world.carol).count() == 5
+    assert Notification.objects.filter(kind="sla_breached").count() == 3
+    assert sweep_reminders(batch=2) == 0  # and once
+
+
 def test_both_parties_hear_a_day_before_a_dispute_escalates_by_itself(world, clock):
     dispute = open_dispute(world)
     for day in (4, 8, 12):  # still negotiating on day 14; no answer clock is a day from running out
