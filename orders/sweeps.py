@@ -40,7 +40,23 @@ def sweep_completions(*, now: datetime | None = None, batch: int = BATCH) -> int
 
 
 def sweep_window_notices(*, now: datetime | None = None, batch: int = BATCH) -> int:
+    """The buyer hears when an order's dispute window opens, and 3 days before it closes. Each
+    order is marked as it is notified, so each notice goes once; runs until none is left."""
     now = now or timezone.now()
+    sent = 0
+    while True:
+        notified, taken = _window_open_notices(now, batch)
+        sent += notified
+        if taken < batch:
+            break
+    while True:
+        notified, taken = _window_closing_notices(now, batch)
+        sent += notified
+        if taken < batch:
+            return sent
+
+
+def _window_open_notices(now: datetime, batch: int) -> tuple[int, int]:
     sent = 0
     with transaction.atomic():
         opening = list(
@@ -61,6 +77,11 @@ def sweep_window_notices(*, now: datetime | None = None, batch: int = BATCH) -> 
                 )
                 sent += 1
         Order.objects.filter(pk__in=[o.pk for o in opening]).update(notified_window_open=True)
+    return sent, len(opening)
+
+
+def _window_closing_notices(now: datetime, batch: int) -> tuple[int, int]:
+    sent = 0
     with transaction.atomic():
         closing = list(
             Order.objects.filter(notified_window_closing=False, window_closes_at__lte=now + CLOSING_NOTICE)
@@ -76,4 +97,4 @@ def sweep_window_notices(*, now: datetime | None = None, batch: int = BATCH) -> 
                        url=f"/orders/{order.number}/")  # fmt: skip
                 sent += 1
         Order.objects.filter(pk__in=[o.pk for o in closing]).update(notified_window_closing=True)
-    return sent
+    return sent, len(closing)

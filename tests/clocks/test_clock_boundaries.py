@@ -190,6 +190,16 @@ def test_an_order_with_a_live_dispute_does_not_complete(world, clock):
     assert Order.objects.get(pk=dispute.order_id).status == "shipped"
 
 
+def test_window_notices_go_to_every_order_in_one_run_however_many(world, clock):
+    from orders.sweeps import sweep_window_notices
+
+    clock.move_to(SHIPPED)
+    orders = [make_order(buyer=world.alice, store=world.carols, number=f"W-{i}", shipped_at=SHIPPED) for i in range(5)]
+    clock.move_to(orders[0].window_opens_at + MINUTE)
+    assert sweep_window_notices(batch=2) == 5
+    assert sweep_window_notices(batch=2) == 0
+
+
 def test_the_buyer_hears_when_the_window_opens_and_three_days_before_it_closes(world, clock):
     clock.move_to(SHIPPED)
     order = make_order(buyer=world.alice, store=world.carols, number="N-1", shipped_at=SHIPPED)
