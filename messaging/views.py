@@ -109,13 +109,14 @@ def seller_inbox(request):
 @login_required
 def notifications_view(request):
     """Newest first, a page at a time. Opening a page marks what it shows read (what it shows
-    still says which were new); a POST marks every one read."""
+    still says which were new); a POST marks every one read and comes back to the list."""
+    unread = Notification.objects.filter(recipient=request.user, read_at__isnull=True)
+    if request.method == "POST":
+        unread.update(read_at=timezone.now())
+        return redirect(reverse("notifications"))
     page = paginate(request, Notification.objects.filter(recipient=request.user).order_by("-created_at", "-id"))
     notes = list(page)
-    unread = Notification.objects.filter(recipient=request.user, read_at__isnull=True)
-    if request.method != "POST":
-        unread = unread.filter(pk__in=[note.pk for note in notes if note.read_at is None])
-    unread.update(read_at=timezone.now())
+    unread.filter(pk__in=[note.pk for note in notes if note.read_at is None]).update(read_at=timezone.now())
     elsewhere = Notification.objects.filter(recipient=request.user, read_at__isnull=True).count()
     context = {"notes": notes, "page": page, "unread_elsewhere": elsewhere}
     return render(request, "messaging/notifications.html", context)
