@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import TokenView
+from accounts.signin import SignInView
 from accounts.views import home
 from disputes import api as disputes_api
 from messaging import api as messaging_api
@@ -54,7 +55,7 @@ admin.site.index_title = _("Dispute team")
 
 urlpatterns = [
     path("", home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("messaging.urls")),
     path("orders/", include("orders.urls")),

@@ -283,6 +283,12 @@ MESSAGE_EMAIL_INTERVAL_MINUTES = 10
 # Django refuses a request with more file parts than this before any view runs.
 DATA_UPLOAD_MAX_NUMBER_FILES = 12
 
+# Failed sign-ins on the pages: at most this many per account, and per network address, within
+# one to two windows of this many minutes (accounts/signin.py).
+SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=10)
+SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=50)
+SIGNIN_FAILURE_WINDOW_MINUTES = env.int("SIGNIN_FAILURE_WINDOW_MINUTES", default=15)
+
 # --- Dispute rules (DESIGN.md §2) ---------------------------------------------------------------
 SELLER_RESPONSE_DAYS = env.int("SELLER_RESPONSE_DAYS", default=5)
 BUYER_RESPONSE_DAYS = env.int("BUYER_RESPONSE_DAYS", default=5)
