@@ -31,25 +31,37 @@ def _counters(request, username: str) -> list[tuple[str, int]]:
     ]
 
 
+def _window_seconds() -> int:
+    return settings.SIGNIN_FAILURE_WINDOW_MINUTES * 60
+
+
 def _window(now: datetime) -> int:
-    return int(now.timestamp() // (settings.SIGNIN_FAILURE_WINDOW_MINUTES * 60))
+    return int(now.timestamp() // _window_seconds())
 
 
-def signin_blocked(request, username: str) -> bool:
-    current = _window(timezone.now())
+def signin_wait(request, username: str) -> int:
+    """Seconds until this account may try again from this address (0: it may now). Blocked while
+    the current and the previous window hold the limit: that ends when the next window starts, or
+    the one after if the current window alone holds the limit."""
+    now = timezone.now()
+    current = _window(now)
+    wait = 0
     try:
         for key, limit in _counters(request, username):
             counts = cache.get_many([f"{key}:{current}", f"{key}:{current - 1}"])
-            if sum(counts.values()) >= limit:
-                return True
+            now_count = counts.get(f"{key}:{current}", 0)
+            if now_count + counts.get(f"{key}:{current - 1}", 0) >= limit:
+                free_at = (current + (2 if now_count >= limit else 1)) * _window_seconds()
+                wait = max(wait, int(free_at - now.timestamp()) + 1)
     except Exception:  # a cache outage must not lock everybody out
         audit_log.warning("signin throttle unavailable: cache error", exc_info=True)
-    return False
+        return 0
+    return wait
 
 
 def record_failure(request, username: str) -> None:
     current = _window(timezone.now())
-    timeout = 2 * settings.SIGNIN_FAILURE_WINDOW_MINUTES * 60
+    timeout = 2 * _window_seconds()
     try:
         for key, _limit in _counters(request, username):
             bucket = f"{key}:{current}"
@@ -73,20 +85,18 @@ class SignInForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "throttled": _(
-            "Too many failed sign-ins for this account or from this network. Wait %(minutes)s minutes and try again."
+            "Too many failed sign-ins for this account or from this network. Try again in %(minutes)s minutes."
         ),
     }
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
         address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
-        if self.request is not None and signin_blocked(self.request, username):
+        wait = signin_wait(self.request, username) if self.request is not None else 0
+        if wait:
             audit_log.info("signin refused username=%r address=%s why=too_many_failures", username, address)
-            raise ValidationError(
-                self.error_messages["throttled"],
-                code="throttled",
-                params={"minutes": settings.SIGNIN_FAILURE_WINDOW_MINUTES},
-            )
+            minutes = -(-wait // 60)  # rounded up
+            raise ValidationError(self.error_messages["throttled"], code="throttled", params={"minutes": minutes})
         try:
             cleaned = super().clean()
         except ValidationError:

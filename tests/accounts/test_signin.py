@@ -33,10 +33,25 @@ def test_ten_wrong_passwords_lock_the_account_even_against_the_right_one(client,
         assert response.status_code == 200 and not signed_in(client)
     refused = sign_in(client, "alice", "demo")
     assert refused.status_code == 429 and not signed_in(client)
-    assert "Too many failed sign-ins" in refused.content.decode()
+    # Ten failures in the window that began at 12:00: locked until the one after next, 12:30.
+    page = refused.content.decode()
+    assert "Too many failed sign-ins" in page and "Try again in 30 minutes" in page
     # The lock ends: after two windows the right password works again.
     clock.shift(timedelta(minutes=31))
     assert sign_in(client, "alice", "demo").status_code == 302 and signed_in(client)
+
+
+def test_a_lock_ends_when_the_windows_holding_the_failures_have_passed(client, world, clock):
+    clock.move_to(START + timedelta(minutes=10))  # 12:10:30, in the window from 12:00
+    for _ in range(6):
+        sign_in(client, "alice", "wrong")
+    clock.move_to(START + timedelta(minutes=16))  # 12:16:30, in the window from 12:15
+    for _ in range(4):
+        sign_in(client, "alice", "wrong")
+    refused = sign_in(client, "alice", "demo")
+    assert refused.status_code == 429 and "Try again in 14 minutes" in refused.content.decode()
+    clock.move_to(START + timedelta(minutes=30))  # 12:30:30: only the four from 12:16 still count
+    assert sign_in(client, "alice", "demo").status_code == 302
 
 
 def test_one_accounts_failures_do_not_lock_another_from_the_same_network(client, world, clock):
