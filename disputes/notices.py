@@ -1,7 +1,10 @@
 """Who hears about each step of a dispute. Rows are written in the step's transaction."""
 
+from functools import cache
+
+from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext as _
 
 from config.queue import enqueue
@@ -13,7 +16,14 @@ K = Notification.Kind
 
 
 def _url(dispute: Dispute) -> str:
-    return reverse("disputes:detail", args=[dispute.pk])
+    """The dispute's page: `reverse("disputes:detail")`, worked out once per URL configuration and
+    script prefix (a sweep links thousands of notices; reversing each was a twentieth of it)."""
+    return _detail_prefix(settings.ROOT_URLCONF, get_urlconf(), get_script_prefix()) + f"{dispute.pk}/"
+
+
+@cache
+def _detail_prefix(root_urlconf: str, urlconf, script_prefix: str) -> str:
+    return reverse("disputes:detail", args=[0], urlconf=urlconf).removesuffix("0/")
 
 
 def _tell(user, dispute, event, kind, title) -> None:
@@ -54,7 +64,7 @@ def notify_event(dispute: Dispute, event: DisputeEvent) -> None:
         _tell(turn, dispute, event, K.YOUR_TURN,
               _("Your turn in the dispute on order %(n)s.") % {"n": number})  # fmt: skip
     if state == State.RESOLVED and event.from_state != State.RESOLVED:
-        outcome = Outcome(event.payload["outcome"]).label
+        outcome = str(Outcome(event.payload["outcome"]).label)
         for user in (buyer, seller):
             title = _("The dispute on order %(n)s is resolved: %(outcome)s.") % {"n": number, "outcome": outcome}
             _tell(user, dispute, event, K.RESOLVED, title)

@@ -228,3 +228,17 @@ def test_a_sweep_out_of_task_time_stops_at_once_and_leaves_its_chunk_whole(world
     assert not Refund.objects.exists() and not DisputeEvent.objects.filter(action="seller_timeout").exists()
     monkeypatch.setattr(sweeps, "run_clocks", real_run_clocks)
     assert sweep_clocks(now=LATER) == 3
+
+
+@pytest.mark.parametrize("script_prefix", ["/", "/desk/"])
+def test_notice_links_are_the_dispute_pages_address(script_prefix):
+    from django.urls import reverse, set_script_prefix
+
+    from disputes.notices import _url
+
+    set_script_prefix(script_prefix)
+    try:
+        for pk in (7, 10, 12345):
+            assert _url(Dispute(pk=pk)) == reverse("disputes:detail", args=[pk])
+    finally:
+        set_script_prefix("/")
