@@ -1,20 +1,31 @@
 """Who someone is, derived from data: store ownership, group membership, permissions."""
 
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
 
 from accounts.models import DISPUTE_TEAM_GROUP, User
 
 
+def team_members() -> QuerySet[User]:
+    """The dispute team: active staff accounts in the dispute-team group. The one definition that
+    routing, admin, the API and the pages all use. A superuser outside the group is not a member:
+    it administers the site, it does not rule on disputes."""
+    return User.objects.filter(groups__name=DISPUTE_TEAM_GROUP, is_active=True, is_staff=True)
+
+
 def is_dispute_team(user: User | AnonymousUser) -> bool:
-    if not user.is_authenticated or not user.is_active:
+    if not user.is_authenticated or not user.is_active or not user.is_staff:
         return False
-    if user.is_superuser:
-        return True
     cached = getattr(user, "_is_dispute_team", None)
     if cached is None:
         cached = user.groups.filter(name=DISPUTE_TEAM_GROUP).exists()
         user._is_dispute_team = cached
     return cached
+
+
+def is_party_to(user: User, order) -> bool:
+    """The buyer or the seller of the order: a team member who is one never reviews its dispute."""
+    return user.pk in (order.buyer_id, order.store.owner_id)
 
 
 def is_platform(user: User | AnonymousUser) -> bool:

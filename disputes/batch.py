@@ -24,7 +24,7 @@ from operator import attrgetter
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import Model, Sum
+from django.db.models import Model, Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -65,8 +65,12 @@ class Batch:
         up safely)."""
         latest: dict[int, dict[str, Proposal]] = defaultdict(dict)
         # Newest first, so the first row seen per (dispute, party) is the latest.
-        proposals = Proposal.objects.filter(dispute_id__in=list(self.disputes)).order_by(
-            "dispute_id", "party", "-created_at", "-id"
+        # The buyer's latest request, and the seller's standing offer (its latest counter: a later
+        # rejection does not take it back).
+        proposals = (
+            Proposal.objects.filter(dispute_id__in=list(self.disputes))
+            .filter(Q(party=Party.BUYER) | Q(party=Party.SELLER, kind=Proposal.Kind.COUNTER))
+            .order_by("dispute_id", "party", "-created_at", "-id")
         )
         if connection.vendor == "postgresql":
             proposals = proposals.distinct("dispute_id", "party")

@@ -6,25 +6,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from disputes.states import CLOCK_STATES, LIVE_STATES, State
+from disputes.states import NEGOTIATING as NEGOTIATING_STATES
 from orders.models import Carrier, Order
 
-
-class State(models.TextChoices):
-    AWAITING_SELLER = "awaiting_seller", _("Waiting for the seller")
-    AWAITING_BUYER = "awaiting_buyer", _("Waiting for the buyer")
-    ESCALATED = "escalated", _("Escalated to the dispute team")
-    UNDER_REVIEW = "under_review", _("Under review by the dispute team")
-    AWAITING_RETURN = "awaiting_return", _("Waiting for the buyer to ship the return")
-    RETURN_IN_TRANSIT = "return_in_transit", _("Return on its way to the seller")
-    RESOLVED = "resolved", _("Resolved")
-    CANCELLED = "cancelled", _("Cancelled by the buyer")
-
-
-LIVE_STATES = [s for s in State if s not in (State.RESOLVED, State.CANCELLED)]
-# Where a party's answer clock (respond_by) or the 15-day escalation clock (escalate_at) can run
-# out: the sweeps look only here, through partial indexes holding only these rows.
-CLOCK_STATES = [State.AWAITING_SELLER, State.AWAITING_BUYER, State.AWAITING_RETURN, State.RETURN_IN_TRANSIT]
-NEGOTIATING = [State.AWAITING_SELLER, State.AWAITING_BUYER]
+# The states and their clocks live in disputes/states.py (the workflow's table reads them there).
+NEGOTIATING = list(NEGOTIATING_STATES)
 
 
 class Reason(models.TextChoices):
@@ -67,6 +54,7 @@ class Cause(models.TextChoices):
     RULING = "ruling", _("Ruling by the dispute team")
     RETURN_NOT_SHIPPED = "return_not_shipped", _("The return was not shipped in time")
     RETURN_NOT_CONFIRMED = "return_not_confirmed", _("The seller did not confirm the return in time")
+    NOT_SHIPPED = "not_shipped", _("The order was never shipped")
 
 
 class ReturnCondition(models.TextChoices):
@@ -133,6 +121,13 @@ class Dispute(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     # Counts resolutions: 1 for the first, 2 after an appeal is ruled. One refund per resolution.
     resolution_number = models.PositiveSmallIntegerField(default=0)
+    # What this dispute has refunded so far, over all its resolutions (the sum of its refunds).
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    # Set aside: a clock or routing step failed here and a person must look. The sweeps skip it
+    # until retry_at (hourly), and any team action retries it at once.
+    set_aside_at = models.DateTimeField(_("set aside at"), null=True, blank=True)
+    set_aside_reason = models.TextField(_("why it needs a person"), blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -149,16 +144,21 @@ class Dispute(models.Model):
             # Lookups by state (routing, the review queue and its deadlines, reminders).
             models.Index(fields=["state", "respond_by"]),
             # What the clock sweep reads, in deadline order, stopping at a batch: only disputes whose
-            # clock can run out are in these, so a resolved dispute leaves them, and the sweep's
-            # work follows what is due, not how many disputes there have ever been.
+            # clock can run out are in these (a set-aside one waits in the retry index instead), so a
+            # resolved dispute leaves them, and the sweep's work follows what is due, not how many
+            # disputes there have ever been.
             models.Index(
-                fields=["respond_by"], condition=Q(state__in=[s.value for s in CLOCK_STATES]), name="dispute_answer_due"
+                fields=["respond_by"],
+                condition=Q(state__in=[s.value for s in CLOCK_STATES], set_aside_at__isnull=True),
+                name="dispute_answer_due",
             ),
             models.Index(
                 fields=["escalate_at"],
-                condition=Q(state__in=[s.value for s in NEGOTIATING]),
+                condition=Q(state__in=[s.value for s in NEGOTIATING], set_aside_at__isnull=True),
                 name="dispute_escalation_due",
             ),
+            # Set-aside disputes wait here for their hourly retry (a handful, never the sweep's path).
+            models.Index(fields=["retry_at"], condition=Q(set_aside_at__isnull=False), name="dispute_set_aside_retry"),
         ]
 
     def __str__(self) -> str:
@@ -255,7 +255,8 @@ class DisputeEvent(models.Model):
 class Refund(models.Model):
     """The ledger: money sent back to the buyer. Exactly one per resolution of a dispute."""
 
-    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="refunds")
+    # No dispute: the full refund of an order cancelled because it never shipped.
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="refunds", null=True, blank=True)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     resolution_number = models.PositiveSmallIntegerField()
     amount = models.DecimalField(max_digits=12, decimal_places=2)
@@ -269,10 +270,15 @@ class Refund(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["dispute", "resolution_number"], name="one_refund_per_resolution"),
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(dispute__isnull=True), name="one_cancellation_refund_per_order"
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
         ]
 
     def __str__(self) -> str:
+        if self.dispute_id is None:
+            return f"{self.amount} {self.currency} for cancelled order {self.order_id}"
         return f"{self.amount} {self.currency} for dispute {self.dispute_id}"
 
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from config.queue import enqueue
 from disputes.models import Dispute, DisputeEvent, Outcome, State
+from disputes.states import AWAITING
 from messaging.models import Notification
 from messaging.notifications import notify
 
@@ -41,7 +42,8 @@ def notify_event(dispute: Dispute, event: DisputeEvent) -> None:
     event.url = _url(dispute)
     if event.action == "open":
         _tell(seller, dispute, event, K.DISPUTE_OPENED,
-              _("A dispute was opened on order %(n)s: please answer within 5 days.") % {"n": number})  # fmt: skip
+              _("A dispute was opened on order %(n)s: please answer within %(days)s days.")
+              % {"n": number, "days": settings.SELLER_RESPONSE_DAYS})  # fmt: skip
         return
     if state == State.ESCALATED and event.from_state != State.ESCALATED:
         for user in (buyer, seller):
@@ -54,12 +56,8 @@ def notify_event(dispute: Dispute, event: DisputeEvent) -> None:
     if event.action == "ruling":
         for user in (buyer, seller):
             _tell(user, dispute, event, K.RULED, _("The dispute team ruled on order %(n)s.") % {"n": number})
-    turn = {
-        State.AWAITING_SELLER: seller,
-        State.AWAITING_BUYER: buyer,
-        State.AWAITING_RETURN: buyer,
-        State.RETURN_IN_TRANSIT: seller,
-    }.get(state)
+    # Whoever the new state's clock waits for (the clock table) hears it is their turn.
+    turn = {"buyer": buyer, "seller": seller}.get(AWAITING.get(state))
     if turn is not None:
         _tell(turn, dispute, event, K.YOUR_TURN,
               _("Your turn in the dispute on order %(n)s.") % {"n": number})  # fmt: skip
@@ -83,3 +81,40 @@ def _route_after_commit(dispute_id: int) -> None:
     from disputes.tasks import route_dispute
 
     transaction.on_commit(lambda: enqueue(route_dispute, dispute_id))
+
+
+def tell_ruling_withdrawn(dispute: Dispute, ruling, *, action: str) -> None:
+    """The member who proposed a ruling hears that it was withdrawn because the dispute moved on."""
+    notify(
+        recipient=ruling.proposed_by,
+        kind=K.RULING_WITHDRAWN,
+        key=f"pending_ruling:{ruling.pk}:withdrawn",
+        title=_("Your proposed ruling on dispute #%(id)s was withdrawn: the dispute moved on (%(action)s).")
+        % {"id": dispute.pk, "action": action},
+        url=f"/admin/disputes/dispute/{dispute.pk}/change/",
+    )
+
+
+def alert_needs_person(dispute: Dispute, *, reason: str) -> None:
+    """Every active team member and every superuser hears that a dispute needs a person: once
+    per setting aside (the key names when it was set aside)."""
+    from django.db.models import Q
+
+    from accounts.models import User
+    from accounts.roles import team_members
+
+    people = User.objects.filter(Q(pk__in=team_members().values("pk")) | Q(is_superuser=True, is_active=True))
+    title = _("Dispute #%(id)s on order %(n)s needs a person: %(why)s") % {
+        "id": dispute.pk,
+        "n": dispute.order.number,
+        "why": reason[:120],
+    }
+    for person in people:
+        notify(
+            recipient=person,
+            kind=K.NEEDS_PERSON,
+            key=f"dispute:{dispute.pk}:needs_person:{dispute.set_aside_at.isoformat()}:{person.pk}",
+            title=title,
+            body=reason,
+            url="/admin/disputes/reviewqueueitem/?needs_person=yes",
+        )

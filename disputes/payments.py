@@ -15,7 +15,8 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from config.errors import RuleViolation
-from disputes.models import Dispute, Refund
+from disputes import batch
+from disputes.models import Cause, Dispute, Refund
 from orders.models import Order, OrderStatus
 
 audit_log = logging.getLogger("dispute_desk.audit")
@@ -41,51 +42,92 @@ def gateway() -> PaymentGateway:
 
 
 def refunded_so_far(order: Order) -> Decimal:
+    pending = batch.current()
+    if pending and order.pk in pending.refunded:  # a sweep's chunk keeps the running totals
+        return pending.refunded[order.pk]
     return order.refunds.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
 
 
-def refund_issue(*, dispute: Dispute, amount: Decimal, cause: str) -> Refund | None:
-    """Refund the buyer for this resolution of the dispute: at most once per resolution (a database
-    constraint) and never more than the buyer paid in total. Call inside the transition's
-    transaction, with the dispute row locked."""
-    if amount <= 0:
-        return None
-    from disputes import batch
-
+def refund_position(dispute: Dispute) -> tuple[Order, Decimal]:
+    """The dispute's order, locked (refunds from two disputes on one order must add up safely),
+    and what was refunded on it so far."""
     pending = batch.current()
     if pending:  # a sweep's chunk: its orders are locked and their refunds summed already
-        order = pending.orders[dispute.order_id]
-        already = pending.refunded[order.pk]
-    else:
-        # Lock the order: refunds from two disputes on one order (a reopened one) must add up safely.
-        order = Order.objects.select_for_update().get(pk=dispute.order_id)
-        already = refunded_so_far(order)
+        return pending.orders[dispute.order_id], pending.refunded[dispute.order_id]
+    order = Order.objects.select_for_update().get(pk=dispute.order_id)
+    return order, refunded_so_far(order)
+
+
+def _pay(*, order: Order, amount: Decimal, already: Decimal, reference: str, dispute: Dispute | None, cause: str):
     if already + amount > order.total:
+        # Never reached through the workflow, which asks at most for what is left; a last guard.
         raise RuleViolation(
             "refund_exceeds_total",
             _("That would refund %(total)s %(cur)s in all, more than the %(paid)s %(cur)s paid.")
             % {"total": already + amount, "paid": order.total, "cur": order.currency},
         )
-    reference = f"dispute-{dispute.pk}-resolution-{dispute.resolution_number}"
     provider = gateway()
     refund = Refund(
         dispute=dispute,
         order=order,
-        resolution_number=dispute.resolution_number,
+        resolution_number=dispute.resolution_number if dispute else 0,
         amount=amount,
         currency=order.currency,
         gateway=provider.name,
         gateway_reference=provider.refund(order=order, amount=amount, currency=order.currency, reference=reference),
         cause=cause,
     )
+    audit_log.info(
+        "order=%s dispute=%s action=refund amount=%s currency=%s reference=%s",
+        order.number,
+        dispute.pk if dispute else None,
+        amount,
+        order.currency,
+        reference,
+    )
+    return refund
+
+
+def refund_issue(
+    *, dispute: Dispute, amount: Decimal, cause: str, order: Order | None = None, already: Decimal | None = None
+) -> Refund | None:
+    """Refund the buyer for this resolution of the dispute: at most once per resolution (a database
+    constraint) and never more than the buyer paid in total. Call inside the transition's
+    transaction, with the dispute row locked (and the order, from `refund_position`)."""
+    if amount <= 0:
+        return None
+    if order is None or already is None:
+        order, already = refund_position(dispute)
+    reference = f"dispute-{dispute.pk}-resolution-{dispute.resolution_number}"
+    refund = _pay(order=order, amount=amount, already=already, reference=reference, dispute=dispute, cause=cause)
     order.status = OrderStatus.REFUNDED if already + amount >= order.total else OrderStatus.PARTIALLY_REFUNDED
+    pending = batch.current()
     if pending:
         pending.add_refund(refund)
     else:
         refund.save()
         order.save(update_fields=["status", "updated_at"])
+    dispute.refunded_amount += amount
     dispute.refund_issued = refund
-    audit_log.info(
-        "dispute=%s action=refund amount=%s currency=%s reference=%s", dispute.pk, amount, order.currency, reference
-    )
+    return refund
+
+
+def order_refund_unshipped(*, order: Order) -> Refund | None:
+    """An order never shipped by the time its window closed: the buyer gets back everything not
+    yet refunded, through the same ledger (a refund that belongs to no dispute), and the order is
+    cancelled. Call with the order locked, in the transaction that changes its status."""
+    already = refunded_so_far(order)
+    refund = None
+    if order.total - already > 0:
+        refund = _pay(
+            order=order,
+            amount=order.total - already,
+            already=already,
+            reference=f"order-{order.pk}-cancelled",
+            dispute=None,
+            cause=Cause.NOT_SHIPPED,
+        )
+        refund.save()
+    order.status = OrderStatus.CANCELLED
+    order.save(update_fields=["status", "updated_at"])
     return refund

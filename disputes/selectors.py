@@ -8,8 +8,10 @@ from django.utils.translation import gettext as _
 
 from accounts import roles
 from accounts.models import User
-from disputes.models import Dispute, Party, Proposal, State
-from disputes.workflow import AWAITING, latest
+from disputes.models import Dispute, State
+from disputes.payments import refunded_so_far
+from disputes.states import clock_for
+from disputes.workflow import AWAITING, buyer_request, standing_offer
 from orders.models import Order
 
 
@@ -45,19 +47,29 @@ def _when(moment) -> str:
     return date_format(timezone.localtime(moment), "j M Y, H:i T")
 
 
+def refund_position(dispute: Dispute) -> dict:
+    """What the buyer paid, what was refunded on the order so far, and what is left to ask for."""
+    order = dispute.order
+    refunded = refunded_so_far(order)
+    return {"paid": order.total, "refunded": refunded, "left": order.total - refunded, "currency": order.currency}
+
+
 def default_outcome(dispute: Dispute) -> str | None:
-    """In words: what happens at respond_by if nobody acts."""
-    if dispute.respond_by is None:
+    """In words: what happens at the next deadline if nobody acts. The deadlines and what follows
+    them come from the clock table (disputes/states.py CLOCKS)."""
+    if dispute.set_aside_at is not None:
+        return _("This dispute is waiting for the dispute team to look at it: a step could not be completed.")
+    answer = clock_for(dispute.state, "respond_by")
+    settle = clock_for(dispute.state, "escalate_at")
+    if answer is None or dispute.respond_by is None:
         return None
     when = _when(dispute.respond_by)
-    state = dispute.state
-    escalates_first = dispute.escalate_at and dispute.escalate_at <= dispute.respond_by
-    if escalates_first:
+    if settle is not None and dispute.escalate_at and dispute.escalate_at <= dispute.respond_by:
         return _("If the dispute is not settled by %(when)s, it goes to the dispute team by itself.") % {
             "when": _when(dispute.escalate_at)
         }
-    if state == State.AWAITING_SELLER:
-        request = latest(dispute, Party.BUYER)
+    if answer.expiry == "seller_timeout":
+        request = buyer_request(dispute)
         if request.return_item:
             text = _(
                 "If the seller does not answer by %(when)s, the buyer's request is granted: "
@@ -68,9 +80,9 @@ def default_outcome(dispute: Dispute) -> str | None:
                 "If the seller does not answer by %(when)s, the buyer's request is granted: %(amount)s is refunded."
             )
         return text % {"when": when, "amount": _money(request.refund_amount, dispute)}
-    if state == State.AWAITING_BUYER:
-        offer = latest(dispute, Party.SELLER)
-        if offer is None or offer.kind == Proposal.Kind.REJECTION:
+    if answer.expiry == "buyer_timeout":
+        offer = standing_offer(dispute)
+        if offer is None:
             return _("If the buyer does not answer by %(when)s, the dispute closes with no refund.") % {"when": when}
         return _(
             "If the buyer does not answer by %(when)s, the seller's offer is accepted: %(amount)s refunded%(ret)s."
@@ -79,15 +91,15 @@ def default_outcome(dispute: Dispute) -> str | None:
             "amount": _money(offer.refund_amount, dispute),
             "ret": _(" after the item is returned") if offer.return_item else "",
         }
-    if state in (State.ESCALATED, State.UNDER_REVIEW):
+    if answer.expiry == "":
         return _("The dispute team is due to rule by %(when)s.") % {"when": when}
-    if state == State.AWAITING_RETURN:
+    if answer.expiry == "return_not_shipped":
         return _(
             "If the buyer does not submit the return's tracking by %(when)s, the dispute closes with no refund."
         ) % {"when": when}
-    if state == State.RETURN_IN_TRANSIT:
+    if answer.expiry == "return_not_confirmed":
         return _("If the seller does not confirm the returned item by %(when)s, the buyer is refunded %(amount)s.") % {
             "when": when,
             "amount": _money(dispute.agreed_refund_amount or 0, dispute),
         }
-    return None
+    raise ValueError(f"no default-outcome text for the {answer.name} clock")

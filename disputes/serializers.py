@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from accounts import roles
 from disputes.models import Dispute, DisputeEvent, Evidence, Outcome, Proposal, Reason, RefundType, ReturnCondition
-from disputes.selectors import awaiting, default_outcome
+from disputes.selectors import awaiting, default_outcome, refund_position
 from messaging.serializers import PhotoSerializer
 from orders.serializers import CarrierField
 
@@ -106,6 +106,8 @@ class DisputeSerializer(DisputeListSerializer):
     return_shipment = serializers.SerializerMethodField()
     return_address = serializers.SerializerMethodField()
     ruling = serializers.SerializerMethodField()
+    money = serializers.SerializerMethodField()
+    needs_person = serializers.SerializerMethodField()
 
     class Meta(DisputeListSerializer.Meta):
         fields = [
@@ -121,6 +123,8 @@ class DisputeSerializer(DisputeListSerializer):
             "return_shipment",
             "return_address",
             "ruling",
+            "money",
+            "needs_person",
         ]
 
     def get_request(self, dispute) -> dict:
@@ -132,6 +136,18 @@ class DisputeSerializer(DisputeListSerializer):
             "return_item": dispute.return_item,
             "description": dispute.description,
         }
+
+    def get_money(self, dispute) -> dict:
+        """What the buyer paid, what was refunded on the order so far, and what is left to ask for."""
+        position = refund_position(dispute)
+        return {key: str(value) for key, value in position.items()}
+
+    def get_needs_person(self, dispute) -> dict | None:
+        if dispute.set_aside_at is None:
+            return None
+        request = self.context.get("request")
+        reason = dispute.set_aside_reason if request and roles.is_dispute_team(request.user) else None
+        return {"since": dispute.set_aside_at, "reason": reason}
 
     def get_default_outcome(self, dispute) -> str | None:
         return default_outcome(dispute)

@@ -3,7 +3,6 @@
 import logging
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -15,7 +14,6 @@ from config.errors import RuleViolation
 from disputes.models import (
     CONDITION_REASONS,
     Dispute,
-    DisputeEvent,
     Evidence,
     Party,
     Proposal,
@@ -23,7 +21,8 @@ from disputes.models import (
     RefundType,
     State,
 )
-from disputes.workflow import dispute_act
+from disputes.payments import refunded_so_far
+from disputes.workflow import dispute_act, dispute_start
 from messaging.models import Photo
 from messaging.photos import clean_uploads
 from messaging.services import delete_photo_files, store_photos
@@ -66,8 +65,9 @@ def open_refusal(order: Order, *, now=None) -> RuleViolation | None:
         return RuleViolation("dispute_exists", _("This order already has an open dispute (#%(id)s).") % {"id": live.pk})
     if any(d.state == State.RESOLVED for d in disputes):
         return RuleViolation("dispute_exists", _("This order's dispute was already resolved."))
-    cancelled = sum(1 for d in disputes if d.state == State.CANCELLED)
-    if cancelled >= 2:
+    # A cancelled dispute, or one that paid a refund, uses up one of the two tries per order.
+    used = sum(1 for d in disputes if d.state == State.CANCELLED or d.refunded_amount > 0)
+    if used >= 2:
         return RuleViolation("reopen_limit", _("A cancelled dispute can be reopened only once."))
     return None
 
@@ -92,19 +92,14 @@ def dispute_open(
         raise RuleViolation("forbidden", _("Only the buyer of this order can open a dispute."), status=403)
     if reason not in Reason.values:
         raise RuleViolation("invalid", _("Choose a reason from the list."), status=400)
-    if refund_type == RefundType.FULL:
-        amount = order.total
-    else:
-        if refund_amount is None or refund_amount <= 0 or refund_amount > order.total:
-            raise RuleViolation(
-                "invalid_amount",
-                _("A partial refund must be more than 0 and at most the %(total)s %(cur)s paid.")
-                % {"total": order.total, "cur": order.currency},
-                status=400,
-            )
-        amount = Decimal(refund_amount).quantize(Decimal("0.01"))
+    if refund_type == RefundType.PARTIAL and (refund_amount is None or refund_amount <= 0):
+        raise RuleViolation("invalid_amount", _("Give the amount of the partial refund."), status=400)
     if reason == Reason.NOT_RECEIVED and item_received:
         raise RuleViolation("invalid", _("'Not received' cannot go with an item you received."), status=400)
+    if return_item and (reason == Reason.NOT_RECEIVED or not item_received):
+        raise RuleViolation(
+            "invalid", _("The item never arrived, so there is nothing to send back: ask for a refund only."), status=400
+        )
     if item_received and reason in CONDITION_REASONS and not uploads:
         raise RuleViolation("photos_required", _("Add at least one photo that shows the problem."), status=400)
     photos = clean_uploads(uploads)
@@ -113,11 +108,24 @@ def dispute_open(
     rows: list[Photo] = []
     try:
         with transaction.atomic():
-            locked = Order.objects.select_for_update().select_related("carrier").get(pk=order.pk)
+            locked = Order.objects.select_for_update().select_related("carrier", "store", "buyer").get(pk=order.pk)
             refusal = open_refusal(locked, now=now)
             if refusal is not None:
                 raise refusal
-            dispute = Dispute.objects.create(
+            # After a refund, a request asks at most for what is left, and "full" means all of it.
+            left = locked.total - refunded_so_far(locked)
+            if refund_type == RefundType.FULL:
+                amount = left
+            else:
+                amount = Decimal(refund_amount).quantize(Decimal("0.01"))
+                if amount > left:
+                    raise RuleViolation(
+                        "invalid_amount",
+                        _("A partial refund must be more than 0 and at most the %(left)s %(cur)s left to refund.")
+                        % {"left": left, "cur": locked.currency},
+                        status=400,
+                    )
+            dispute = Dispute(
                 order=locked,
                 opened_by=buyer,
                 reason=reason,
@@ -126,10 +134,13 @@ def dispute_open(
                 refund_type=refund_type,
                 refund_amount=amount,
                 return_item=return_item,
-                state=State.AWAITING_SELLER,
                 opened_at=now,
-                respond_by=now + timezone.timedelta(days=settings.SELLER_RESPONSE_DAYS),
-                escalate_at=now + timezone.timedelta(days=settings.AUTO_ESCALATE_AFTER_DAYS),
+            )
+            dispute_start(
+                dispute,
+                actor=buyer,
+                now=now,
+                payload={"reason": reason, "refund_amount": str(amount), "return_item": return_item},
             )
             Proposal.objects.create(
                 dispute=dispute,
@@ -145,19 +156,6 @@ def dispute_open(
                 evidence = Evidence.objects.create(dispute=dispute, party=Party.BUYER, author=buyer, created_at=now)
                 rows = store_photos(photos, uploaded_by=buyer, prefix="evidence", evidence=evidence)
                 Photo.objects.bulk_create(rows)
-            event = DisputeEvent.objects.create(
-                dispute=dispute,
-                actor=buyer,
-                actor_party=Party.BUYER,
-                action="open",
-                from_state="",
-                to_state=State.AWAITING_SELLER,
-                payload={"reason": reason, "refund_amount": str(amount), "return_item": return_item},
-                created_at=now,
-            )
-            from disputes.notices import notify_event
-
-            notify_event(dispute, event)
     except IntegrityError:
         delete_photo_files(rows)
         # Two opens raced; the database's one-live-dispute constraint let only one through.
@@ -165,7 +163,6 @@ def dispute_open(
     except BaseException:
         delete_photo_files(rows)
         raise
-    audit_log.info("dispute=%s action=open order=%s actor=%s", dispute.pk, order.number, buyer.username)
     return dispute
 
 

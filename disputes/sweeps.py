@@ -16,7 +16,7 @@ from config.errors import RuleViolation
 from disputes.batch import batch as gathered
 from disputes.models import CLOCK_STATES, NEGOTIATING, Dispute, EvidenceRequest, Party, State
 from disputes.routing import team_members
-from disputes.workflow import AWAITING, catch_up, dispute_act, run_clocks
+from disputes.workflow import AWAITING, catch_up, dispute_act, dispute_set_aside, run_clocks
 from messaging.models import Notification
 from messaging.notifications import notify
 
@@ -31,18 +31,25 @@ def _claim(dispute_id: int) -> bool:  # one row; sweep_clocks claims in chunks
 
 
 def due_clocks(now: datetime):
-    return Dispute.objects.filter(
+    return Dispute.objects.filter(set_aside_at__isnull=True).filter(
         Q(state__in=CLOCK_STATES, respond_by__lte=now) | Q(state__in=NEGOTIATING, escalate_at__lte=now)
     )
 
 
 def due_queries(now: datetime):
     """What is due, by answer deadline and by age, each in deadline order: each is read from its
-    partial index (Dispute.Meta), which holds only the disputes whose clock can run out."""
+    partial index (Dispute.Meta), which holds only the disputes whose clock can run out and that
+    are not set aside."""
+    live = Dispute.objects.filter(set_aside_at__isnull=True)
     return (
-        Dispute.objects.filter(state__in=CLOCK_STATES, respond_by__lte=now).order_by("respond_by"),
-        Dispute.objects.filter(state__in=NEGOTIATING, escalate_at__lte=now).order_by("escalate_at"),
+        live.filter(state__in=CLOCK_STATES, respond_by__lte=now).order_by("respond_by"),
+        live.filter(state__in=NEGOTIATING, escalate_at__lte=now).order_by("escalate_at"),
     )
+
+
+def retries_due(now: datetime):
+    """Set-aside disputes whose hourly retry has come."""
+    return Dispute.objects.filter(set_aside_at__isnull=False, retry_at__lte=now).order_by("retry_at")
 
 
 def _due_ids(now: datetime, batch: int) -> list[int]:
@@ -61,7 +68,7 @@ def sweep_clocks(*, now: datetime | None = None, batch: int = BATCH, chunk: int 
     If anything in a chunk fails, the chunk is undone and redone one row at a time, each row in its
     own savepoint, so one bad row never holds up the others."""
     now = now or timezone.now()
-    acted = 0
+    acted = _retry_set_aside(now, batch)
     while True:
         ids = _due_ids(now, batch)
         progressed = 0
@@ -92,16 +99,29 @@ def _act_on_chunk(ids: list[int], *, now: datetime) -> int:
             raise  # out of task time: not a bad row; this chunk is undone and the next run takes it
         except Exception:
             log.exception("clock sweep: a chunk of %s disputes failed together; acting one at a time", len(disputes))
-        acted = 0
-        for dispute_id, state in before.items():
-            try:
-                with transaction.atomic():
-                    acted += catch_up(dispute_id, now=now).state != state
-            except SoftTimeLimitExceeded:
-                raise
-            except Exception:
-                log.exception("dispute=%s clock sweep failed; will retry next run", dispute_id)
-        return acted
+    return sum(_catch_up_one(dispute_id, state, now=now) for dispute_id, state in before.items())
+
+
+def _catch_up_one(dispute_id: int, state: str, *, now: datetime) -> int:
+    """Run one dispute's clocks in its own savepoint. If they fail, the dispute is set aside for a
+    person (retried hourly), and the rest of the sweep goes on: no clock fails every minute forever."""
+    try:
+        with transaction.atomic():
+            return int(catch_up(dispute_id, now=now).state != state)
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as error:
+        log.exception("dispute=%s clock sweep failed; setting it aside", dispute_id)
+        dispute_set_aside(dispute_id, reason=f"{type(error).__name__}: {error}", now=now)
+        return 0
+
+
+def _retry_set_aside(now: datetime, batch: int) -> int:
+    """The hourly retry of set-aside disputes whose clock failed (routing retries its own)."""
+    acted = 0
+    for dispute_id, state in list(retries_due(now).filter(state__in=CLOCK_STATES).values_list("pk", "state")[:batch]):
+        acted += _catch_up_one(dispute_id, state, now=now)
+    return acted
 
 
 def route(dispute_id: int) -> bool:
@@ -113,9 +133,13 @@ def route(dispute_id: int) -> bool:
         if dispute.state != State.ESCALATED or dispute.assignee_id:
             return False
         try:
-            dispute_act(dispute=dispute, action="assign", party=Party.SYSTEM, actor=None)
+            with transaction.atomic():
+                dispute_act(dispute=dispute, action="assign", party=Party.SYSTEM, actor=None)
         except RuleViolation as refusal:
+            # Nobody can take it (no active member, or only the order's own parties): every member
+            # and the superusers are alerted, and routing tries again within the hour.
             log.warning("dispute=%s not routed: %s", dispute_id, refusal.detail)
+            dispute_set_aside(dispute_id, reason=refusal.detail)
             return False
     return True
 
@@ -138,7 +162,13 @@ def sweep_routing(*, batch: int = BATCH) -> int:
                 released += 1
             except RuleViolation:
                 continue
-    waiting = Dispute.objects.filter(state=State.ESCALATED, assignee__isnull=True).order_by("escalated_at")
+    # Set aside for want of a reviewer: tried again hourly, not every minute.
+    now = timezone.now()
+    waiting = (
+        Dispute.objects.filter(state=State.ESCALATED, assignee__isnull=True)
+        .exclude(set_aside_at__isnull=False, retry_at__gt=now)
+        .order_by("escalated_at")
+    )
     routed = sum(route(pk) for pk in list(waiting.values_list("pk", flat=True)[:batch]))
     return routed + released
 

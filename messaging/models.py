@@ -112,6 +112,9 @@ class Notification(models.Model):
         WINDOW_OPENS = "window_opens", _("Dispute window open")
         WINDOW_CLOSING = "window_closing", _("Dispute window closes soon")
         SLA_BREACHED = "sla_breached", _("Ruling overdue")
+        NEEDS_PERSON = "needs_person", _("Needs a person")
+        RULING_WITHDRAWN = "ruling_withdrawn", _("Proposed ruling withdrawn")
+        ORDER_CANCELLED = "order_cancelled", _("Order cancelled and refunded")
 
     # Served by the (recipient, -created_at) index below.
     recipient = models.ForeignKey(

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from orders.models import Carrier, ExtensionRequest, Order, OrderEvent, OrderItem
+from orders.services import carrier_set_window_days
 
 
 @admin.register(Carrier)
@@ -8,6 +9,18 @@ class CarrierAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "dispute_window_days", "is_active")
     list_editable = ("dispute_window_days", "is_active")
     search_fields = ("code", "name")
+
+    def save_model(self, request, obj, form, change):
+        """A change of window days goes through the service, which applies it to the orders whose
+        window has not closed (when it grows) and to new orders only (when it shrinks)."""
+        days = obj.dispute_window_days
+        if change and "dispute_window_days" in form.changed_data:
+            obj.dispute_window_days = form.initial["dispute_window_days"]
+            super().save_model(request, obj, form, change)
+            carrier_set_window_days(actor=request.user, carrier=obj, days=days)
+            obj.refresh_from_db()
+            return
+        super().save_model(request, obj, form, change)
 
 
 class OrderItemInline(admin.TabularInline):

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from orders.window import DisputeWindow, dispute_window, window_bounds
+from orders.window import DisputeWindow, window_bounds, window_state
 from sellers.models import Store
 
 currency_validator = RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter ISO 4217 code such as USD."))
@@ -38,6 +38,8 @@ class OrderStatus(models.TextChoices):
     COMPLETED = "completed", _("Completed")
     REFUNDED = "refunded", _("Refunded")
     PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+    # Never shipped by the time its window closed: refunded in full and cancelled.
+    CANCELLED = "cancelled", _("Cancelled and refunded")
 
 
 class Order(models.Model):
@@ -81,6 +83,10 @@ class Order(models.Model):
         _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.AWAITING_SHIPMENT
     )
     extension_days = models.PositiveSmallIntegerField(_("protection extension (days)"), default=0)
+    # The carrier's window length as it applies to this order: taken when the order is placed, raised
+    # when staff lengthen the carrier's days while the window is still open, never lowered
+    # (a shorter carrier window applies only to orders placed after the edit).
+    window_days = models.PositiveSmallIntegerField(_("dispute window (days)"))
     # Kept in step with the facts above by refresh_window(), so lists filter and sweeps find
     # due rows with an index instead of recomputing every order.
     window_opens_at = models.DateTimeField(_("dispute window opens"), db_index=True)
@@ -124,24 +130,28 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.number
 
-    def refresh_window(self) -> None:
-        self.window_opens_at, self.window_closes_at = window_bounds(
+    def refresh_window(self, now=None) -> None:
+        """Work out the window from the order's facts. Once the window has opened it only grows: a
+        late shipment never moves its opening later, and nothing moves its closing earlier."""
+        if not self.window_days:
+            self.window_days = self.carrier.dispute_window_days
+        opens_at, closes_at = window_bounds(
             shipped_at=self.shipped_at,
             ship_by=self.ship_by,
-            window_days=self.carrier.dispute_window_days,
+            window_days=self.window_days,
             extension_days=self.extension_days,
             opens_after_days=settings.DISPUTE_WINDOW_OPENS_AFTER_DAYS,
         )
+        now = now or timezone.now()
+        if self.window_opens_at is not None and self.window_opens_at <= now:
+            opens_at = min(opens_at, self.window_opens_at)
+            closes_at = max(closes_at, self.window_closes_at)
+        self.window_opens_at, self.window_closes_at = opens_at, closes_at
 
     def dispute_window(self, now=None) -> DisputeWindow:
-        return dispute_window(
-            shipped_at=self.shipped_at,
-            ship_by=self.ship_by,
-            window_days=self.carrier.dispute_window_days,
-            extension_days=self.extension_days,
-            opens_after_days=settings.DISPUTE_WINDOW_OPENS_AFTER_DAYS,
-            now=now or timezone.now(),
-        )
+        """The window as stored: the one source of truth for request-time checks, sweeps, list
+        filters and notices alike."""
+        return window_state(opens_at=self.window_opens_at, closes_at=self.window_closes_at, now=now or timezone.now())
 
 
 class OrderItem(models.Model):

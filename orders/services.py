@@ -234,3 +234,47 @@ def extension_grant(*, seller: User, order: Order, days: int) -> Order:
         )
         _event(order, "extension_granted", seller, days=days, closes_at=_utc(order.window_closes_at))
     return order
+
+
+def carrier_set_window_days(*, actor: User | None, carrier: Carrier, days: int, now: datetime | None = None) -> Carrier:
+    """Staff change how many days a carrier's dispute window lasts. A window only grows:
+    lengthening applies at once to every order whose window has not closed; shortening applies
+    only to orders placed after the edit (each order keeps the days it was placed with)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        carrier = Carrier.objects.select_for_update().get(pk=carrier.pk)
+        before = carrier.dispute_window_days
+        carrier.dispute_window_days = days
+        carrier.full_clean()
+        carrier.save(update_fields=["dispute_window_days"])
+        lengthened = 0
+        if days > before:
+            orders = Order.objects.select_for_update().filter(
+                carrier=carrier, window_closes_at__gt=now, window_days__lt=days
+            )
+            for chunk in _chunks(orders.order_by("pk").select_related("carrier"), 1000):
+                for order in chunk:
+                    order.window_days = days
+                    order.refresh_window(now)
+                    order.notified_window_closing = False  # the "closes in 3 days" notice is due again later
+                Order.objects.bulk_update(
+                    chunk, ["window_days", "window_opens_at", "window_closes_at", "notified_window_closing"]
+                )
+                lengthened += len(chunk)
+    audit_log.info(
+        "carrier=%s action=window_days actor=%s from=%s to=%s orders_lengthened=%s",
+        carrier.code,
+        actor.username if actor else "system",
+        before,
+        days,
+        lengthened,
+    )
+    return carrier
+
+
+def _chunks(queryset, size: int):
+    """A queryset's rows a list at a time, by primary key (keyset), for updates in bounded memory."""
+    last = 0
+    while chunk := list(queryset.filter(pk__gt=last)[:size]):
+        yield chunk
+        last = chunk[-1].pk

@@ -1,16 +1,20 @@
 """Order clocks: completion when the window closes with no live dispute; window notices."""
 
+import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from disputes.models import LIVE_STATES, Dispute
+from disputes.models import LIVE_STATES, Dispute, State
 from messaging.models import Notification
 from messaging.notifications import notify
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderEvent, OrderStatus
+
+audit_log = logging.getLogger("dispute_desk.audit")
 
 BATCH = 1000
 CLOSING_NOTICE = timedelta(days=3)
@@ -20,23 +24,77 @@ def _no_live_dispute():
     return ~Exists(Dispute.objects.filter(order=OuterRef("pk"), state__in=[s.value for s in LIVE_STATES]))
 
 
+def _settled(now: datetime):
+    """Nothing can still move money on the order: no live dispute, and no ruling that may still be
+    appealed (the seller is not paid while an appeal is possible or pending)."""
+    appealable = Exists(
+        Dispute.objects.filter(
+            order=OuterRef("pk"), ruled_at__gt=now - timedelta(days=settings.APPEAL_DAYS), state=State.RESOLVED
+        )
+    )
+    return Q(_no_live_dispute()) & ~Q(appealable)
+
+
 def sweep_completions(*, now: datetime | None = None, batch: int = BATCH) -> int:
-    """Shipped or delivered orders whose window has closed with no live dispute complete (funds
-    are released to the seller). An order still awaiting shipment never completes by itself."""
+    """When an order's window has closed and nothing can still move money on it:
+    - a shipped order completes (funds are released to the seller), partly refunded or not;
+    - an order never shipped is cancelled and the buyer refunded in full, through the same ledger
+      as dispute refunds, and both parties are told. It never completes."""
     now = now or timezone.now()
     done = 0
+    shipped = [OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.PARTIALLY_REFUNDED]
     while True:
         with transaction.atomic():
             ids = list(
-                Order.objects.filter(status__in=[OrderStatus.SHIPPED, OrderStatus.DELIVERED], window_closes_at__lte=now)
-                .filter(_no_live_dispute())
+                Order.objects.filter(status__in=shipped, shipped_at__isnull=False, window_closes_at__lte=now)
+                .filter(_settled(now))
                 .select_for_update(skip_locked=True)
                 .values_list("pk", flat=True)[:batch]
             )
             if ids:
                 done += Order.objects.filter(pk__in=ids).update(status=OrderStatus.COMPLETED, updated_at=now)
         if len(ids) < batch:
+            break
+    while True:
+        with transaction.atomic():
+            unshipped = list(
+                Order.objects.filter(
+                    status__in=[OrderStatus.AWAITING_SHIPMENT, OrderStatus.PARTIALLY_REFUNDED],
+                    shipped_at__isnull=True,
+                    window_closes_at__lte=now,
+                )
+                .filter(_settled(now))
+                .select_related("buyer", "store__owner")
+                .select_for_update(skip_locked=True, of=("self",))[:batch]
+            )
+            for order in unshipped:
+                _cancel_unshipped(order)
+        done += len(unshipped)
+        if len(unshipped) < batch:
             return done
+
+
+def _cancel_unshipped(order: Order) -> None:
+    from disputes.payments import order_refund_unshipped
+
+    refund = order_refund_unshipped(order=order)
+    amount = f"{refund.amount if refund else 0} {order.currency}"
+    title = _("Order %(n)s was never shipped: it is cancelled and %(amount)s is refunded to the buyer.") % {
+        "n": order.number,
+        "amount": amount,
+    }
+    for person in (order.buyer, order.store.owner):
+        notify(
+            recipient=person,
+            kind=Notification.Kind.ORDER_CANCELLED,
+            key=f"order:{order.pk}:cancelled:{person.pk}",
+            title=title,
+            url=f"/orders/{order.number}/",
+        )
+    OrderEvent.objects.create(
+        order=order, action="cancelled_unshipped", payload={"refunded": str(refund.amount) if refund else "0"}
+    )
+    audit_log.info("order=%s action=cancelled_unshipped refunded=%s", order.number, amount)
 
 
 def sweep_window_notices(*, now: datetime | None = None, batch: int = BATCH) -> int:

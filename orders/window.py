@@ -66,6 +66,10 @@ def dispute_window(
         extension_days=extension_days,
         opens_after_days=opens_after_days,
     )
+    return window_state(opens_at=opens_at, closes_at=closes_at, now=now)
+
+
+def window_state(*, opens_at: datetime, closes_at: datetime, now: datetime) -> DisputeWindow:
     if now < opens_at:
         state = WindowState.NOT_YET_OPEN
     elif now < closes_at:

@@ -125,12 +125,22 @@ def test_the_sweep_makes_the_same_number_of_queries_for_three_due_disputes_or_tw
     assert queries_to_sweep(3, "Q") == queries_to_sweep(12, "R")
 
 
-def test_a_row_that_fails_is_left_for_the_next_run_and_the_rest_of_its_chunk_goes_ahead(world, caplog):
+class GatewayDownFor:
+    """A payment provider that refuses every refund for one order (a real outage, a frozen account)."""
+
+    name = "flaky"
+    order_number = "F-2"
+
+    def refund(self, *, order, amount, currency, reference):
+        if order.number == self.order_number:
+            raise ConnectionError(f"the provider refused the refund for {order.number}")
+        return f"ok-{reference}"
+
+
+def test_a_row_that_fails_is_set_aside_and_the_rest_of_its_chunk_goes_ahead(world, caplog, settings):
+    settings.PAYMENT_GATEWAY = "tests.clocks.test_sweep_batch.GatewayDownFor"
     with time_machine.travel(OPEN_AT, tick=False):
         due = [dispute_in(world, "awaiting_seller", number=f"F-{i}") for i in range(4)]
-    # F-2's order was somehow refunded in full already: refunding it again must be refused.
-    Refund.objects.create(dispute=due[2], order=due[2].order, resolution_number=9, amount=Decimal("80.00"),
-                          currency="USD", gateway="local", gateway_reference="earlier", cause="agreement")  # fmt: skip
     with caplog.at_level(logging.INFO, logger="dispute_desk.sweeps"):
         acted = sweep_clocks(now=LATER)
     assert acted == 3
@@ -138,14 +148,18 @@ def test_a_row_that_fails_is_left_for_the_next_run_and_the_rest_of_its_chunk_goe
     assert states == {"F-0": "resolved", "F-1": "resolved", "F-2": "awaiting_seller", "F-3": "resolved"}
     assert "acting one at a time" in caplog.text and f"dispute={due[2].pk} clock sweep failed" in caplog.text
     assert not DisputeEvent.objects.filter(dispute=due[2], action="seller_timeout").exists()
-    assert Refund.objects.filter(dispute=due[2]).count() == 1  # only the earlier one
+    assert not Refund.objects.filter(dispute=due[2]).exists()
+    stuck = Dispute.objects.get(pk=due[2].pk)
+    assert stuck.set_aside_at == LATER and "refused the refund" in stuck.set_aside_reason
+    assert stuck.retry_at == LATER + timedelta(hours=1)
+    alerts = Notification.objects.filter(kind="needs_person")
+    assert list(alerts.values_list("recipient__username", flat=True)) == ["erin"]
 
 
-def test_a_batch_is_closed_after_the_sweep_even_when_a_chunk_fails(world):
+def test_a_batch_is_closed_after_the_sweep_even_when_a_chunk_fails(world, settings):
+    settings.PAYMENT_GATEWAY = "tests.clocks.test_sweep_batch.GatewayDownFor"
     with time_machine.travel(OPEN_AT, tick=False):
-        dispute = dispute_in(world, "awaiting_seller")
-    Refund.objects.create(dispute=dispute, order=dispute.order, resolution_number=9, amount=Decimal("80.00"),
-                          currency="USD", gateway="local", gateway_reference="earlier", cause="agreement")  # fmt: skip
+        dispute_in(world, "awaiting_seller", number="F-2")
     sweep_clocks(now=LATER)
     assert batch.current() is None
 

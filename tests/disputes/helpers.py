@@ -12,13 +12,16 @@ SHIPPED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 OPEN_AT = SHIPPED + timedelta(days=8)  # inside a DHL window (opens day 6, closes day 23)
 
 
-def open_dispute(world, *, number="D-1", return_item=False, refund_type="full", amount=None, total=Decimal("80.00")):
+def open_dispute(
+    world, *, number="D-1", return_item=False, refund_type="full", amount=None, total=Decimal("80.00"), received=False
+):
     order = make_order(buyer=world.alice, store=world.carols, number=number, shipped_at=SHIPPED, total=total)
+    # A return needs an item that arrived: "not received" never asks for one.
     return dispute_open(
         buyer=world.alice,
         order=order,
-        reason="not_received",
-        item_received=False,
+        reason="other" if return_item or received else "not_received",
+        item_received=bool(return_item or received),
         refund_type=refund_type,
         refund_amount=amount,
         return_item=return_item,
@@ -26,12 +29,14 @@ def open_dispute(world, *, number="D-1", return_item=False, refund_type="full", 
     )
 
 
-def dispute_in(world, state: str, *, number="D-1") -> Dispute:
+def dispute_in(world, state: str, *, number="D-1", received=False) -> Dispute:
     """A dispute in `state`, reached by the actions a buyer, a seller and the team would take."""
     if state == "cancelled":
         dispute = open_dispute(world, number=number)
         return dispute_action(user=world.alice, dispute=dispute, action="cancel")
-    dispute = open_dispute(world, number=number, return_item=state in ("awaiting_return", "return_in_transit"))
+    dispute = open_dispute(
+        world, number=number, return_item=state in ("awaiting_return", "return_in_transit"), received=received
+    )
     if state == "awaiting_seller":
         return dispute
     if state in ("awaiting_return", "return_in_transit"):

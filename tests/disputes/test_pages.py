@@ -68,7 +68,7 @@ def test_a_refused_action_on_the_page_says_why(client, world):
         client.force_login(world.carol)
         response = client.post(f"/disputes/{dispute.pk}/propose/", {"propose-refund_amount": "500.00"})
     assert response.status_code == 400
-    assert "at most the 80.00 USD paid" in response.content.decode()
+    assert "at most the 80.00 USD left to refund" in response.content.decode()
 
 
 def test_outsiders_get_404_on_dispute_pages(client, world):

@@ -61,7 +61,7 @@ def test_a_ruling_refunds_and_records_the_note_both_parties_see(world):
 
 
 def test_return_and_refund_ruling_sends_the_item_back_first(world):
-    dispute = dispute_in(world, "escalated")
+    dispute = dispute_in(world, "escalated", received=True)
     response = post(world.erin, dispute, "ruling", {"outcome": "return_and_refund", "note": "Send it back."})
     assert response.json()["state"] == "awaiting_return"
     post(world.alice, dispute, "return-shipment", {"carrier": "dhl", "tracking_number": "R1"})
@@ -126,11 +126,17 @@ def test_an_appeal_after_seven_days_is_refused(world, inside_the_window):
 def test_an_appeal_ruling_cannot_take_back_money_already_refunded(world):
     frank = team_member("frank")
     dispute = dispute_in(world, "under_review")
-    post(world.erin, dispute, "ruling", {"outcome": "full_refund", "note": "Full."})
+    post(world.erin, dispute, "ruling", {"outcome": "partial_refund", "refund_amount": "50.00", "note": "Half."})
     post(world.carol, dispute, "appeal", {"note": "It was delivered!"})
-    response = post(frank, dispute, "ruling", {"outcome": "no_refund", "note": "Seller is right."})
+    response = post(frank, dispute, "ruling", {"outcome": "partial_refund", "refund_amount": "20.00", "note": "Less."})
     assert response.status_code == 400
-    assert "already refunded" in response.json()["detail"]
+    assert "50.00 USD already refunded" in response.json()["detail"]
+    # "No refund" on appeal means nothing more: what was refunded stays, and the outcome says so.
+    kept = post(frank, dispute, "ruling", {"outcome": "no_refund", "note": "Seller is right."})
+    assert kept.status_code == 200, kept.json()
+    assert kept.json()["resolution"]["outcome"] == "partial_refund"
+    assert kept.json()["resolution"]["refund_amount"] == "50.00"
+    assert list(Refund.objects.values_list("amount", flat=True)) == [Decimal("50.00")]
 
 
 def test_the_database_allows_exactly_one_refund_per_resolution(world):

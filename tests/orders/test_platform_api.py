@@ -146,11 +146,25 @@ class TestShipmentAndDelivery:
         assert data["tracking_number"] == "1Z999"
         assert data["shipment_carrier"] == "ups"
         # The window follows the shipping option chosen for the order (DHL, 23 days), from shipment.
-        assert data["dispute_window"]["state"] == "not_yet_open"
-        assert data["dispute_window"]["opens_at"].startswith("2026-03-11T08:00:00")
+        # It had already opened from ship_by (4 March + 6 days): a late shipment never moves an open
+        # window's opening later; it only makes it close later.
+        assert data["dispute_window"]["state"] == "open"
+        assert data["dispute_window"]["opens_at"].startswith("2026-03-10T10:00:00")
         assert data["dispute_window"]["closes_at"].startswith("2026-03-28T08:00:00")
         order.refresh_from_db()
-        assert order.window_opens_at == datetime(2026, 3, 11, 8, tzinfo=UTC)
+        assert order.window_opens_at == datetime(2026, 3, 10, 10, tzinfo=UTC)
+
+    def test_a_shipment_before_the_window_opens_moves_the_whole_window(self, order, platform):
+        with time_machine.travel(datetime(2026, 3, 6, 12, tzinfo=UTC), tick=False):
+            response = platform.post(
+                "/api/orders/MP-1001/shipment/",
+                {"carrier": "ups", "tracking_number": "1Z999", "shipped_at": "2026-03-05T08:00:00Z"},
+                format="json",
+            )
+        window = response.json()["dispute_window"]
+        assert window["state"] == "not_yet_open"
+        assert window["opens_at"].startswith("2026-03-11T08:00:00")
+        assert window["closes_at"].startswith("2026-03-28T08:00:00")
 
     def test_the_same_shipment_again_is_harmless(self, order, platform):
         body = {"carrier": "ups", "tracking_number": "1Z999", "shipped_at": "2026-03-05T08:00:00Z"}
