@@ -44,6 +44,8 @@ api_patterns = [
     path("disputes/<int:pk>/ruling/", disputes_api.RulingApi.as_view(), name="dispute-ruling"),
     path("disputes/<int:pk>/appeal/", disputes_api.AppealApi.as_view(), name="dispute-appeal"),
     path("disputes/<int:pk>/claim/", disputes_api.ClaimApi.as_view(), name="dispute-claim"),
+    path("disputes/<int:pk>/release/", disputes_api.ReleaseApi.as_view(), name="dispute-release"),
+    path("disputes/<int:pk>/take-over/", disputes_api.TakeOverApi.as_view(), name="dispute-take-over"),
     path("sellers/<slug:slug>/return-policy/", sellers_api.ReturnPolicyApi.as_view(), name="return-policy"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

@@ -152,6 +152,9 @@ class RulingApi(DisputeActionApi):
 
 AppealApi = action_view("appeal", s.NoteSerializer)
 ClaimApi = action_view("claim", s.NoteSerializer, team=True)
+ReleaseApi = action_view("release", s.NoteSerializer, team=True)
+# A dispute set aside as needing a person (a clock that could not run) is taken into the review queue.
+TakeOverApi = action_view("take_over", s.NoteSerializer, team=True)
 
 
 class EvidenceApi(APIView):
