@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import F
+from django.db.models import F, Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import roles
 from config.errors import RuleViolation
-from disputes.models import ReviewQueueItem, State
+from disputes.models import LIVE_STATES, ReviewQueueItem, State
 from disputes.routing import team_members
 from disputes.services import dispute_action
 
@@ -32,6 +32,21 @@ class MineFilter(admin.SimpleListFilter):
             return queryset.filter(assignee=request.user)
         if self.value() == "unassigned":
             return queryset.filter(assignee__isnull=True)
+        return queryset
+
+
+class NeedsPersonFilter(admin.SimpleListFilter):
+    """Disputes set aside because a clock or routing step failed: a person must look."""
+
+    title = _("needs a person")
+    parameter_name = "needs_person"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Needs a person"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(set_aside_at__isnull=False)
         return queryset
 
 
@@ -114,8 +129,11 @@ def _act(model_admin, request, queryset, action, **payload):
 
 @admin.register(ReviewQueueItem)
 class ReviewQueueAdmin(admin.ModelAdmin):
-    list_display = ("dispute_link", "time_left", "state", "amount", "buyer", "store", "carrier", "assignee")
+    list_display = (
+        "dispute_link", "time_left", "state", "needs_person", "amount", "buyer", "store", "carrier", "assignee",
+    )  # fmt: skip
     list_filter = (
+        NeedsPersonFilter,
         MineFilter,
         SlaFilter,
         QueueStateFilter,
@@ -126,7 +144,7 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     )
     list_select_related = ("order__buyer", "order__store", "order__carrier", "assignee")
     search_fields = ("=id", "order__number", "order__buyer__username", "order__store__name")
-    actions = ["claim", "assign", "release"]
+    actions = ["claim", "assign", "release", "take_over"]
     list_per_page = 50
     # Our own link goes to the review screen; no link to a raw edit form (states change only
     # through the workflow).
@@ -157,7 +175,12 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context=extra)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(state__in=QueueStateFilter.STATES)
+        # The queue: what is with the team, and any dispute set aside as needing a person.
+        return (
+            super()
+            .get_queryset(request)
+            .filter(Q(state__in=QueueStateFilter.STATES) | Q(set_aside_at__isnull=False, state__in=LIVE_STATES))
+        )
 
     def has_add_permission(self, request):
         return False
@@ -188,6 +211,13 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         css = "sla-soon" if obj.respond_by - now <= timedelta(days=1) else "sla-ok"
         return format_html('<span class="sla {}">{}</span>', css, timeuntil(obj.respond_by, now))
 
+    @admin.display(description=_("needs a person"), ordering="set_aside_at")
+    def needs_person(self, obj):
+        if obj.set_aside_at is None:
+            return ""
+        return format_html('<strong class="sla sla-breached" title="{}">{}</strong>', obj.set_aside_reason,
+                           _("needs a person"))  # fmt: skip
+
     @admin.display(description=_("amount"), ordering="refund_amount")
     def amount(self, obj):
         return f"{obj.refund_amount} {obj.order.currency}"
@@ -211,6 +241,10 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     @admin.action(description=_("Release the selected disputes to the queue"))
     def release(self, request, queryset):
         _act(self, request, queryset, "release")
+
+    @admin.action(description=_("Take over the selected set-aside disputes for review"))
+    def take_over(self, request, queryset):
+        _act(self, request, queryset, "take_over")
 
     @admin.action(description=_("Assign the selected disputes to a member…"))
     def assign(self, request, queryset):

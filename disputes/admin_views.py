@@ -90,7 +90,7 @@ def review_view(request, admin_site, pk: int):
                                  uploads=request.FILES.getlist("msg-images"))  # fmt: skip
                     messages.success(request, _("Message sent to both parties."))
                     return redirect(request.path)
-            elif step in ("claim", "release"):
+            elif step in ("claim", "release", "take_over"):
                 dispute_action(user=request.user, dispute=dispute, action=step)
                 messages.success(request, _("Done."))
                 return redirect(request.path)
@@ -117,6 +117,7 @@ def review_view(request, admin_site, pk: int):
         .first(),
         "evidence_requests": dispute.evidence_requests.all(),
         "can_rule": dispute.state in OPEN,
+        "can_take_over": dispute.set_aside_at is not None and dispute.state not in OPEN and dispute.is_live,
         "threshold": _threshold(),
         "now": timezone.now(),
         "opts": Dispute._meta,
@@ -163,6 +164,7 @@ def dashboard_view(request, admin_site):
         "max_state": max([n for _label, n in states] or [1]) or 1,
         "queue_size": queue.count(),
         "unassigned": queue.filter(assignee__isnull=True).count(),
+        "needs_person": Dispute.objects.filter(set_aside_at__isnull=False).count(),
         "breached": queue.filter(respond_by__lte=now).count(),
         "due_today": queue.filter(respond_by__gt=now, respond_by__lte=now + timedelta(days=1)).count(),
         "oldest_age": now - oldest if oldest else None,

@@ -208,3 +208,32 @@ def test_there_is_no_raw_edit_form_for_a_dispute(client, world):
     posted = client.post(f"/admin/disputes/dispute/{dispute.pk}/change/", {"state": "resolved"})
     assert posted.status_code == 403
     assert Dispute.objects.get(pk=dispute.pk).state == "escalated"
+
+
+class RefundsDown:
+    name = "down"
+
+    def refund(self, **_ignored):
+        raise ConnectionError("payment provider unreachable")
+
+
+def test_a_set_aside_dispute_shows_in_the_queue_and_dashboard_and_the_team_takes_it_over(client, world, clock, settings):
+    from disputes.sweeps import sweep_clocks
+
+    waiting = escalate(world, "N-1")
+    stuck = open_dispute(world, number="N-2")
+    settings.PAYMENT_GATEWAY = "tests.review.test_review_queue.RefundsDown"
+    clock.shift(timedelta(days=6))
+    sweep_clocks()
+    client.force_login(world.erin)
+    assert set(queue_ids(client)) == {waiting.pk, stuck.pk}
+    assert queue_ids(client, "needs_person=yes") == [stuck.pk]
+    dashboard = client.get(f"{QUEUE}dashboard/")
+    assert dashboard.context["needs_person"] == 1
+    page = client.get(f"{QUEUE}{stuck.pk}/review/")
+    body = page.content.decode()
+    assert "Needs a person" in body and "payment provider unreachable" in body and "Take over for review" in body
+    client.post(f"{QUEUE}{stuck.pk}/review/", {"step": "take_over"})
+    taken = Dispute.objects.get(pk=stuck.pk)
+    assert taken.state == "escalated" and taken.set_aside_at is None
+    assert DisputeEvent.objects.filter(dispute=stuck, action="take_over", actor=world.erin).exists()
