@@ -98,7 +98,9 @@ def dispute_open(
         raise RuleViolation("invalid", _("'Not received' cannot go with an item you received."), status=400)
     if return_item and (reason == Reason.NOT_RECEIVED or not item_received):
         raise RuleViolation(
-            "invalid", _("The item never arrived, so there is nothing to send back: ask for a refund only."), status=400
+            "return_not_possible",
+            _("The item never arrived, so there is nothing to send back: ask for a refund only."),
+            status=400,
         )
     if item_received and reason in CONDITION_REASONS and not uploads:
         raise RuleViolation("photos_required", _("Add at least one photo that shows the problem."), status=400)

@@ -13,7 +13,7 @@ from config.paging import paginate
 from disputes import forms
 from disputes.api import dispute_detail
 from disputes.models import State
-from disputes.selectors import awaiting, default_outcome, dispute_get_for, disputes_visible_to
+from disputes.selectors import awaiting, default_outcome, dispute_get_for, disputes_visible_to, refund_position
 from disputes.services import dispute_action, dispute_open, evidence_add, open_refusal, party_of
 from disputes.workflow import allowed_actions
 from messaging.forms import MessageForm
@@ -55,7 +55,11 @@ def dispute_open_view(request, number: str):
                 uploads=request.FILES.getlist("images"),
             )
         except RuleViolation as problem:
-            field = {"photos_required": "images", "invalid_amount": "refund_amount"}.get(problem.code)
+            field = {
+                "photos_required": "images",
+                "invalid_amount": "refund_amount",
+                "return_not_possible": "return_item",
+            }.get(problem.code)
             if problem.status in (413, 415):
                 field = "images"
             form.add_error(field, problem.detail)
@@ -98,6 +102,7 @@ def _page(request, dispute, *, forms_with_errors=None, status=200):
         "can_post": party in ("buyer", "seller")
         or (party == "team" and dispute.state in ("escalated", "under_review")),
         "refunded": sum(r.amount for r in dispute.refunds.all()),
+        "money": refund_position(dispute),
         "evidence_asked": dispute.evidence_requests.filter(
             party=party, answered_at__isnull=True, expired_at__isnull=True
         ),

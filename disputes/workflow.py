@@ -82,7 +82,9 @@ def can_return(dispute: Dispute) -> bool:
 def _no_return(dispute: Dispute, return_item) -> None:
     if return_item and not can_return(dispute):
         raise RuleViolation(
-            "invalid", _("The item never arrived, so there is nothing to send back: ask for a refund only."), status=400
+            "return_not_possible",
+            _("The item never arrived, so there is nothing to send back: ask for a refund only."),
+            status=400,
         )
 
 

@@ -109,3 +109,38 @@ def test_my_orders_shows_each_orders_dispute_state(client, world):
         client.force_login(world.alice)
         page = client.get("/orders/").content.decode()
     assert f'href="/disputes/{dispute.pk}/">Waiting for the buyer</a>' in page
+
+
+def test_the_open_form_puts_a_return_of_an_item_never_received_on_the_return_field(client, world):
+    make_order(buyer=world.alice, store=world.carols, number="P-9", shipped_at=SHIPPED)
+    client.force_login(world.alice)
+    with time_machine.travel(OPEN_AT, tick=False):
+        response = client.post(
+            "/orders/P-9/dispute/new/",
+            {"item_received": "no", "reason": "not_received", "refund_type": "full", "return_item": "yes",
+             "description": "Never came."},
+        )  # fmt: skip
+    assert response.status_code == 400
+    assert "nothing to send back" in str(response.context["form"].errors.get("return_item"))
+    assert not Dispute.objects.exists()
+
+
+def test_an_appealed_ruling_offers_no_cancel_and_the_page_shows_what_is_left(client, world):
+    from decimal import Decimal
+
+    from disputes.services import dispute_action
+    from tests.factories import team_member
+
+    team_member("frank")
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute = dispute_in(world, "under_review")
+        dispute_action(user=world.erin, dispute=dispute, action="ruling", outcome="partial_refund",
+                       refund_amount=Decimal("30.00"), note="Most of it.")  # fmt: skip
+        dispute_action(user=world.carol, dispute=dispute, action="appeal", note="Delivered.")
+        client.force_login(world.alice)
+        page = client.get(f"/disputes/{dispute.pk}/").content.decode()
+        refused = client.post(f"/disputes/{dispute.pk}/cancel/", {"cancel-note": ""})
+    assert "Cancel the dispute" not in page
+    assert "refunded so far 30.00 USD" in page and "left to refund 50.00 USD" in page
+    assert refused.status_code == 400 and "appeal" in refused.content.decode()
+    assert Dispute.objects.get(pk=dispute.pk).state == "escalated"
