@@ -97,10 +97,10 @@ def populate() -> None:
             INSERT INTO orders_order (number, buyer_id, store_id, carrier_id, total, currency, placed_at, ship_by,
                 shipped_at, tracking_number, status, extension_days, window_opens_at, window_closes_at,
                 return_policy_snapshot, source_fingerprint, created_at, updated_at,
-                notified_window_open, notified_window_closing)
+                notified_window_open, notified_window_closing, window_days)
             SELECT 'B-' || g, %s, %s, %s, 80.00, 'USD', t - interval '3 days', t - interval '1 day', t, 'T' || g,
                    CASE WHEN g <= %s THEN 'shipped' ELSE 'completed' END, 0,
-                   t + interval '6 days', t + interval '23 days', %s::jsonb, '', now(), now(), true, true
+                   t + interval '6 days', t + interval '23 days', %s::jsonb, '', now(), now(), true, true, 23
             FROM (SELECT g, CASE WHEN g <= %s THEN now() - interval '10 days'
                                  ELSE now() - interval '400 days' + (g %% 300) * interval '1 day' END AS t
                   FROM generate_series(1, %s) g) s
@@ -112,12 +112,12 @@ def populate() -> None:
             INSERT INTO disputes_dispute (order_id, opened_by_id, reason, item_received, description, refund_type,
                 refund_amount, return_item, state, respond_by, escalate_at, opened_at, return_tracking_number,
                 return_condition, agreed_cause, ruling_note, buyer_appealed, seller_appealed, outcome, cause,
-                resolution_number, updated_at)
+                resolution_number, updated_at, refunded_amount, set_aside_reason)
             SELECT o.id, %s, 'not_received', false, 'bench', 'full', 80.00, false, 'awaiting_seller',
                    CASE WHEN row_number() OVER (ORDER BY o.id) <= %s THEN now() - interval '1 hour'
                         ELSE now() + interval '3 days' END,
                    now() + interval '10 days', now() - interval '5 days', '', '', '', '', false, false, '', '',
-                   0, now()
+                   0, now(), 0.00, ''
             FROM orders_order o WHERE o.status = 'shipped' ORDER BY o.id LIMIT %s
             """,
             [buyer.pk, DUE, DISPUTES],
@@ -185,7 +185,8 @@ def main() -> None:
             cur.execute(
                 "UPDATE disputes_dispute d SET state = 'resolved', cause = 'seller_timeout', "
                 "outcome = 'full_refund', resolved_refund_amount = refund_amount, resolved_at = now(), "
-                "respond_by = NULL, resolution_number = 1 FROM due WHERE d.id = due.id"
+                "respond_by = NULL, resolution_number = 1, refunded_amount = refund_amount "
+                "FROM due WHERE d.id = due.id"
             )
             cur.execute(
                 "INSERT INTO disputes_disputeevent (dispute_id, actor_party, action, from_state, to_state, "
