@@ -33,3 +33,45 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+
+class SignInFailure(models.Model):
+    """One failed password check, at any door (accounts.throttle counts them over a window)."""
+
+    account = models.CharField(max_length=64)  # sha256 of the lower-cased username tried
+    address = models.CharField(max_length=45)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["account", "at"], name="signin_failure_account"),
+            models.Index(fields=["address", "at"], name="signin_failure_address"),
+            models.Index(fields=["at"], name="signin_failure_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class KnownAddress(models.Model):
+    """An address a user has signed in from: during an attack on the account, it is not delayed."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="known_addresses")
+    address = models.CharField(max_length=45)
+    last_signed_in_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "address"], name="one_known_address_row")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} from {self.address}"
+
+
+class DemoAccount(models.Model):
+    """A user that `seed_demo` created. seed_demo refuses a database holding any other user, so
+    it can never touch real people's accounts (or reset their passwords)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="demo_account")
+
+    def __str__(self) -> str:
+        return f"demo {self.user_id}"

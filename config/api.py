@@ -2,12 +2,14 @@
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -15,6 +17,13 @@ from config.errors import RuleViolation
 from config.paging import rows_in_order
 
 audit_log = logging.getLogger("dispute_desk.audit")
+
+
+class DocsPermission(BasePermission):
+    """The schema and API docs: open while API_DOCS_PUBLIC (development), else signed-in users only."""
+
+    def has_permission(self, request, view) -> bool:
+        return settings.API_DOCS_PUBLIC or bool(request.user and request.user.is_authenticated)
 
 
 class Pagination(PageNumberPagination):

@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts.api import TokenView
-from accounts.signin import SignInView
-from accounts.views import home
+from accounts.api import LogoutView, TokenView
+from accounts.signin import CodeView, SignInView
+from accounts.views import home, two_step_setup
+from config.api import DocsPermission
 from disputes import api as disputes_api
 from messaging import api as messaging_api
 from orders import api as orders_api
@@ -14,6 +16,7 @@ from sellers import api as sellers_api
 
 api_patterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
+    path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("carriers/", orders_api.CarrierListApi.as_view(), name="carriers"),
     path("orders/", orders_api.OrderListCreateApi.as_view(), name="orders"),
     path("orders/<str:number>/", orders_api.OrderDetailApi.as_view(), name="order"),
@@ -47,8 +50,13 @@ api_patterns = [
     path("disputes/<int:pk>/release/", disputes_api.ReleaseApi.as_view(), name="dispute-release"),
     path("disputes/<int:pk>/take-over/", disputes_api.TakeOverApi.as_view(), name="dispute-take-over"),
     path("sellers/<slug:slug>/return-policy/", sellers_api.ReturnPolicyApi.as_view(), name="return-policy"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Open in development; only for signed-in users in production (API_DOCS_PUBLIC).
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[DocsPermission]), name="schema"),
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api:schema", permission_classes=[DocsPermission]),
+        name="docs",
+    ),
 ]
 
 admin.site.site_header = _("Dispute desk")
@@ -58,12 +66,16 @@ admin.site.index_title = _("Dispute team")
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/login/", SignInView.as_view(), name="login"),
+    path("accounts/login/code/", CodeView.as_view(), name="two_step_code"),
+    path("accounts/two-step/", two_step_setup, name="two_step_setup"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("messaging.urls")),
     path("orders/", include("orders.urls")),
     path("disputes/", include("disputes.urls")),
     path("seller/", include("sellers.urls")),
     path("api/", include((api_patterns, "api"))),
+    # Admin signs in through the same door as the pages: one throttle, and the code step.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True), name="admin_login"),
     path("admin/", admin.site.urls),
 ]
 

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from accounts import roles
 from config.errors import RuleViolation
+from config.throttles import with_write_throttle
 from disputes import serializers as s
 from disputes.idempotency import idempotent
 from disputes.models import Dispute, DisputeEvent, Evidence, Proposal, State
@@ -41,6 +42,8 @@ def respond(request, dispute, code=status.HTTP_200_OK) -> Response:
 
 
 class DisputeOpenApi(APIView):
+    write_scope = "dispute_open"
+    throttle_classes = with_write_throttle()
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(request={"multipart/form-data": s.DisputeOpenSerializer}, responses={201: s.DisputeSerializer})
@@ -158,6 +161,8 @@ TakeOverApi = action_view("take_over", s.NoteSerializer, team=True)
 
 
 class EvidenceApi(APIView):
+    write_scope = "evidence"
+    throttle_classes = with_write_throttle()
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(request={"multipart/form-data": s.NoteSerializer}, responses={201: s.EvidenceSerializer})

@@ -67,12 +67,26 @@ class EvidenceSerializer(serializers.ModelSerializer):
         fields = ["id", "party", "note", "created_at", "images"]
 
 
+# Event payload keys that name team members: the team sees them, the parties never do.
+STAFF_PAYLOAD_KEYS = frozenset({"handover_from", "member", "approved_by", "pending_ruling"})
+
+
 class EventSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
+    payload = serializers.SerializerMethodField()
 
     class Meta:
         model = DisputeEvent
         fields = ["id", "actor", "actor_party", "action", "from_state", "to_state", "payload", "created_at"]
+
+    def _for_team(self) -> bool:
+        request = self.context.get("request")
+        return bool(request and roles.is_dispute_team(request.user))
+
+    def get_payload(self, event) -> dict:
+        if self._for_team():
+            return event.payload
+        return {key: value for key, value in event.payload.items() if key not in STAFF_PAYLOAD_KEYS}
 
     def get_actor(self, event) -> str | None:
         if event.actor_id is None:

@@ -23,6 +23,7 @@ def route_disputes(dispute_ids: list[int]) -> int:
 
 
 def run_all_sweeps(now=None) -> dict[str, int]:
+    from accounts.throttle import forget_old_failures
     from disputes.review import sweep_evidence_requests
     from disputes.sweeps import sweep_clocks, sweep_reminders, sweep_routing
     from messaging.notifications import deliver_pending
@@ -36,6 +37,7 @@ def run_all_sweeps(now=None) -> dict[str, int]:
         "completions": sweep_completions(now=now),
         "window_notices": sweep_window_notices(now=now),
         "notifications_delivered": deliver_pending(),
+        "signin_failures_forgotten": forget_old_failures(now=now),
     }
     if any(counts.values()):
         log.info("sweeps %s", counts)

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from accounts import roles
 from config.errors import RuleViolation
 from config.paging import paginate
+from config.throttles import page_write_throttle
 from disputes import forms
 from disputes.api import dispute_detail
 from disputes.models import State
@@ -34,6 +35,7 @@ ACTION_FORMS = {
 
 
 @login_required
+@page_write_throttle("dispute_open")
 def dispute_open_view(request, number: str):
     order = order_get_for(request.user, number)
     if order.buyer_id != request.user.pk:
@@ -137,6 +139,7 @@ def dispute_act_view(request, pk: int, action: str):
 
 @login_required
 @require_POST
+@page_write_throttle("evidence")
 def evidence_view(request, pk: int):
     dispute = dispute_get_for(request.user, pk)
     form = forms.EvidenceForm(request.POST, request.FILES, prefix="evidence")

@@ -7,6 +7,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.throttles import with_write_throttle
 from messaging.models import Message, Notification, Photo
 from messaging.notifications import unread_count
 from messaging.selectors import unread_by_order
@@ -25,6 +26,8 @@ def messages_of(order):
 
 
 class ThreadApi(generics.ListAPIView):
+    write_scope = "messages"
+    throttle_classes = with_write_throttle()
     """GET: the order's thread, oldest first. POST (multipart): body and up to 6 images."""
 
     serializer_class = MessageSerializer
@@ -33,11 +36,11 @@ class ThreadApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Message.objects.none()
-        return messages_of(order_get_for(self.request.user, self.kwargs["number"]))
+        return messages_of(order_get_for(self.request.user, self.kwargs["number"], conversation=True))
 
     @extend_schema(request={"multipart/form-data": MessageInSerializer}, responses={201: MessageSerializer})
     def post(self, request, number: str):
-        order = order_get_for(request.user, number)
+        order = order_get_for(request.user, number, conversation=True)
         uploads = request.FILES.getlist("images") if hasattr(request, "FILES") else []
         serializer = MessageInSerializer(data={"body": request.data.get("body", "")})
         serializer.is_valid(raise_exception=True)
@@ -51,7 +54,7 @@ class ThreadApi(generics.ListAPIView):
 class ThreadReadApi(APIView):
     @extend_schema(request=None, responses=UnreadSerializer)
     def post(self, request, number: str):
-        order = order_get_for(request.user, number)
+        order = order_get_for(request.user, number, conversation=True)
         thread_mark_read(user=request.user, order=order)
         return Response({"order": order.number, "unread": 0, "detail": _("Marked as read.")})
 

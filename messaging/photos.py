@@ -11,7 +11,9 @@ Photos come from anyone and are evidence and personal data, so every upload is:
 import hashlib
 import io
 import secrets
+import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -101,19 +103,61 @@ def _to_srgb(image: Image.Image) -> Image.Image:
         return image  # an unusable profile is dropped, pixels kept as they are
 
 
+class PixelBudget:
+    """At most `capacity` pixels being decoded at once in this process: a burst of uploads waits
+    its turn instead of taking all the memory. One photo larger than the budget still runs, alone."""
+
+    def __init__(self, capacity: int, wait_seconds: float = 30.0) -> None:
+        self.capacity = capacity
+        self.wait_seconds = wait_seconds
+        self.in_flight = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, pixels: int):
+        with self._changed:
+            fits = self._changed.wait_for(
+                lambda: self.in_flight == 0 or self.in_flight + pixels <= self.capacity, timeout=self.wait_seconds
+            )
+            if not fits:
+                raise PhotoRejected(
+                    "busy", _("We are processing many photos right now; please try again in a minute."), status=503
+                )
+            self.in_flight += pixels
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.in_flight -= pixels
+                self._changed.notify_all()
+
+
+pixel_budget = PixelBudget(settings.PHOTO_DECODE_MEGAPIXELS_IN_FLIGHT * 1_000_000)
+
+
 def clean_photo(data: bytes, name: str = "photo") -> CleanPhoto:
     """Check, decode and re-encode one photo. Raises PhotoRejected with 413 or 415."""
     sniffed = sniff_format(data[:16])
     if sniffed is None:
         raise not_an_image(_("%(name)s is not a JPEG, PNG, WebP or HEIC photo.") % {"name": name})
+    try:
+        image = Image.open(io.BytesIO(data), formats=[sniffed])
+        # The header is read; refuse oversized images before decoding a single pixel.
+        width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise not_an_image(_("%(name)s is damaged or not a complete image.") % {"name": name}) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_large(_("%(name)s has too many pixels.") % {"name": name}) from None
+    if width * height > settings.PHOTO_MAX_PIXELS or width < 1 or height < 1:
+        raise too_large(_("%(name)s has too many pixels.") % {"name": name})
+    with pixel_budget.hold(width * height):
+        return _decode_and_encode(image, data, name)
+
+
+def _decode_and_encode(image: Image.Image, data: bytes, name: str) -> CleanPhoto:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data), formats=[sniffed])
-            # The header is read; refuse oversized images before decoding a single pixel.
-            width, height = image.size
-            if width * height > settings.PHOTO_MAX_PIXELS or width < 1 or height < 1:
-                raise too_large(_("%(name)s has too many pixels.") % {"name": name})
             image.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise too_large(_("%(name)s has too many pixels.") % {"name": name}) from None

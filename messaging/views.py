@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from config.errors import RuleViolation
 from config.paging import paginate
+from config.throttles import page_write_throttle
 from messaging.forms import MessageForm
 from messaging.models import Message, Notification, Thread
 from messaging.selectors import photo_get_for, unread_states
@@ -54,9 +55,10 @@ class PhotoThumbnailView(PhotoView):
 
 @login_required
 @require_POST
+@page_write_throttle("messages")
 def message_post_view(request, number: str):
     """The thread's form on the order page posts here; errors come back on the order page."""
-    order = order_get_for(request.user, number)
+    order = order_get_for(request.user, number, conversation=True)
     form = MessageForm(request.POST, request.FILES)
     if form.is_valid():
         try:

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import roles
+from config.throttles import with_write_throttle
 from orders import services
 from orders.filters import OrderFilter
 from orders.models import Carrier, ExtensionRequest, Order
@@ -108,6 +109,8 @@ class DeliveryApi(APIView):
 
 
 class ExtensionRequestApi(APIView):
+    write_scope = "extension"
+    throttle_classes = with_write_throttle()
     """The buyer asks for more days of protection."""
 
     @extend_schema(request=ExtensionRequestSerializer, responses={201: OrderSerializer})

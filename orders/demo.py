@@ -7,11 +7,12 @@ people and stores are updated in place, orders that already exist are left as th
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import DISPUTE_TEAM_GROUP, PLATFORM_GROUP, User
+from accounts.models import DISPUTE_TEAM_GROUP, PLATFORM_GROUP, DemoAccount, User
 from orders import services
 from orders.models import Carrier, Order
 from sellers.models import Payer, ReturnReason, Store
@@ -46,23 +47,37 @@ PRODUCTS = [
 
 
 def _person(username: str, first_name: str, zone: str, role: str) -> User:
-    user, _ = User.objects.update_or_create(
-        username=username,
-        defaults={
-            "first_name": first_name,
-            "email": f"{username}@example.com",
-            "time_zone": zone,
-            "is_staff": role == "team",
-            "is_active": True,
-        },
-    )
-    user.set_password(PASSWORD)
-    user.save(update_fields=["password"])
+    """A demo person, created once with the demo password; run again, it changes nobody's password."""
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_user(
+            username=username,
+            password=PASSWORD,
+            first_name=first_name,
+            email=f"{username}@example.com",
+            time_zone=zone,
+            is_staff=role == "team",
+        )
+        DemoAccount.objects.create(user=user)
     if role == "team":
         user.groups.add(Group.objects.get(name=DISPUTE_TEAM_GROUP))
     if role == "platform":
         user.groups.add(Group.objects.get(name=PLATFORM_GROUP))
     return user
+
+
+def refusal() -> str | None:
+    """Why seed_demo must not run against this database, or None."""
+    settings_module = getattr(settings, "SETTINGS_MODULE", "") or ""
+    if settings_module.endswith(".production") or not settings.DEBUG:
+        return "seed_demo refuses to run under production settings or without DEBUG: it creates known passwords."
+    strangers = User.objects.filter(demo_account__isnull=True)
+    if strangers.exists():
+        return (
+            f"seed_demo refuses this database: it holds {strangers.count()} user(s) that seed_demo did not create "
+            "(real data). Use an empty database for the demo."
+        )
+    return None
 
 
 def _policies(stores: dict[str, Store]) -> None:

@@ -37,11 +37,15 @@ def orders_visible_to(user: User) -> QuerySet[Order]:
     return orders.filter(Q(buyer=user) | Q(store__in=stores))
 
 
-def order_get_for(user: User, number: str, *, lock: bool = False) -> Order:
+def order_get_for(user: User, number: str, *, lock: bool = False, conversation: bool = False) -> Order:
     """Fetch an order the user may see. Missing and forbidden look the same (404). One order by its
-    number needs none of the list's per-persona queries: the same rule as one condition."""
+    number needs none of the list's per-persona queries: the same rule as one condition.
+
+    `conversation=True` is for what the buyer and seller say to each other (the thread, its
+    photos): only the parties and the dispute team. The platform account reads orders, never that."""
     orders = _orders()
-    if not roles.sees_all_orders(user):
+    wide = roles.is_dispute_team(user) if conversation else roles.sees_all_orders(user)
+    if not wide:
         orders = orders.filter(Q(buyer=user) | Q(store__owner=user))
     if lock:
         # of=("self",) locks only the order row, not the joined store or carrier.

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import RuleViolation
 from config.paging import paginate
+from config.throttles import page_write_throttle
 from messaging.forms import MessageForm
 from messaging.models import Message, Photo
 from messaging.selectors import unread_by_order
@@ -74,6 +75,7 @@ def order_detail(request, number: str):
 
 @login_required
 @require_POST
+@page_write_throttle("extension")
 def extension_request_view(request, number: str):
     order = order_get_for(request.user, number)
     form = ExtensionRequestForm(request.POST)

@@ -4,10 +4,12 @@ Everything that differs between machines comes from environment variables, read 
 django-environ, which raises ImproperlyConfigured when a value is malformed.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import environ
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -46,7 +48,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens stored hashed, with an expiry (replaces rest_framework.authtoken).
+    "knox",
+    # Two-step sign-in: TOTP from an authenticator app, and one-time backup codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -66,9 +73,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.two_step.TwoStepRequiredMiddleware",
     "accounts.middleware.ViewerTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -87,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
                 "accounts.context_processors.viewer",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -173,11 +184,16 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# How many proxies of ours stand in front of the app, each appending to X-Forwarded-For. 0 (the
+# default) believes no header: the client is REMOTE_ADDR. Sign-in throttles, DRF throttles and the
+# audit log all use this one address (config/client.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: its authenticate_header makes an anonymous request a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -197,8 +213,16 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="120/minute"),
         "user": env.str("THROTTLE_USER", default="2000/minute"),
         "auth": env.str("THROTTLE_AUTH", default="20/minute"),
+        # Writes that cost: per user, on the API and the pages alike (config/throttles.py).
+        "messages": env.str("THROTTLE_MESSAGES", default="30/hour"),
+        "evidence": env.str("THROTTLE_EVIDENCE", default="30/hour"),
+        "dispute_open": env.str("THROTTLE_DISPUTE_OPEN", default="10/hour"),
+        "extension": env.str("THROTTLE_EXTENSION", default="10/hour"),
     },
     "COERCE_DECIMAL_TO_STRING": True,
+    # The throttles' client address, as config.client.client_address reads it: no header is
+    # believed unless our own proxies wrote it (None would believe any X-Forwarded-For).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Dispute desk API",
@@ -283,11 +307,50 @@ MESSAGE_EMAIL_INTERVAL_MINUTES = 10
 # Django refuses a request with more file parts than this before any view runs.
 DATA_UPLOAD_MAX_NUMBER_FILES = 12
 
-# Failed sign-ins on the pages: at most this many per account, and per network address, within
-# one to two windows of this many minutes (accounts/signin.py).
+# Failed password checks at any door (page, admin, API token), counted over a sliding window per
+# account and address, per address, per account (accounts/throttle.py). Past a limit each further
+# failure doubles the wait, from the base up to the cap. Past the account's limit only addresses
+# that never signed in to it wait.
+SIGNIN_FAILURES_PER_ACCOUNT_ADDRESS = env.int("SIGNIN_FAILURES_PER_ACCOUNT_ADDRESS", default=5)
 SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=10)
 SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=50)
 SIGNIN_FAILURE_WINDOW_MINUTES = env.int("SIGNIN_FAILURE_WINDOW_MINUTES", default=15)
+SIGNIN_DELAY_BASE_SECONDS = env.int("SIGNIN_DELAY_BASE_SECONDS", default=30)
+SIGNIN_DELAY_MAX_SECONDS = env.int("SIGNIN_DELAY_MAX_SECONDS", default=900)
+SIGNIN_KNOWN_ADDRESS_DAYS = env.int("SIGNIN_KNOWN_ADDRESS_DAYS", default=90)
+
+# API tokens (POST /api/auth/token/) expire after this many days; a password change, a
+# deactivation or POST /api/auth/logout/ revokes them.
+API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=30)
+REST_KNOX = {"TOKEN_TTL": timedelta(days=API_TOKEN_DAYS), "AUTH_HEADER_PREFIX": "Token", "AUTO_REFRESH": False}
+
+# Two-step sign-in (TOTP). The dispute team must use it to reach admin and the API; anyone may
+# turn it on for themselves. Off only for local demos (config/settings/local.py).
+TWO_STEP_REQUIRED_FOR_TEAM = env_flag("TWO_STEP_REQUIRED_FOR_TEAM", default=True)
+OTP_TOTP_ISSUER = "Dispute desk"
+OTP_STATIC_THROTTLE_FACTOR = 1
+
+# The OpenAPI schema and docs: open to anyone, or only to signed-in users (production).
+API_DOCS_PUBLIC = env_flag("API_DOCS_PUBLIC", default=True)
+
+# Photo decoding holds at most this many megapixels in flight per process: a burst of uploads
+# waits its turn instead of taking all the memory (messaging/photos.py).
+PHOTO_DECODE_MEGAPIXELS_IN_FLIGHT = env.int("PHOTO_DECODE_MEGAPIXELS_IN_FLIGHT", default=120)
+
+# Content-Security-Policy on every HTML page (Django's own middleware): our scripts and styles
+# only, inline script only with the response's nonce, no framing.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 # --- Dispute rules (DESIGN.md §2) ---------------------------------------------------------------
 SELLER_RESPONSE_DAYS = env.int("SELLER_RESPONSE_DAYS", default=5)

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, MAILERS, REDIS_URL, SECRET_KEY, env, env_flag
+from .base import DATABASES, MAILERS, REDIS_URL, REST_FRAMEWORK, SECRET_KEY, env, env_flag
 
 DEBUG = False
 if len(SECRET_KEY) < 50:
@@ -28,3 +28,9 @@ CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# The dispute team signs in with a code as well as a password: not a setting to turn off here.
+TWO_STEP_REQUIRED_FOR_TEAM = True
+# The schema and docs only for signed-in users unless told otherwise; no browsable API.
+API_DOCS_PUBLIC = env_flag("API_DOCS_PUBLIC", default=False)
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]}

@@ -217,7 +217,7 @@ class RefundsDown:
         raise ConnectionError("payment provider unreachable")
 
 
-def test_a_set_aside_dispute_shows_in_the_queue_and_dashboard_and_the_team_takes_it_over(client, world, clock, settings):
+def test_a_set_aside_dispute_is_in_the_queue_and_dashboard_and_the_team_takes_it_over(client, world, clock, settings):
     from disputes.sweeps import sweep_clocks
 
     waiting = escalate(world, "N-1")

@@ -1,0 +1,37 @@
+"""API tokens die with the password that earned them: a password change or a deactivation revokes
+every token of the user (django-rest-knox stores them hashed, so they are deleted, not shown)."""
+
+import logging
+
+from django.db.models.signals import post_save, pre_save
+
+audit_log = logging.getLogger("dispute_desk.audit")
+
+
+def _remember_old(sender, instance, **_kwargs):
+    if instance.pk is None:
+        return
+    old = sender.objects.filter(pk=instance.pk).values("password", "is_active").first()
+    instance._old_credentials = old
+
+
+def _revoke_if_changed(sender, instance, created, **_kwargs):
+    from knox.models import AuthToken
+
+    old = getattr(instance, "_old_credentials", None)
+    if created or old is None:
+        return
+    why = None
+    if old["password"] != instance.password:
+        why = "password_changed"
+    elif old["is_active"] and not instance.is_active:
+        why = "deactivated"
+    if why:
+        revoked, _ = AuthToken.objects.filter(user=instance).delete()
+        if revoked:
+            audit_log.info("token revoked user=%s why=%s count=%s", instance.username, why, revoked)
+
+
+def connect(user_model) -> None:
+    pre_save.connect(_remember_old, sender=user_model, dispatch_uid="tokens_remember_old")
+    post_save.connect(_revoke_if_changed, sender=user_model, dispatch_uid="tokens_revoke_if_changed")

@@ -1,0 +1,64 @@
+"""Per-user limits on the writes that cost (photos decoded, disputes opened, people notified),
+the same on the API and on the pages: one counter per user and scope, in the cache.
+
+The scopes and their rates are settings (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]: messages,
+evidence, dispute_open, extension). The API answers 429 in the error shape; a page answers 429
+with a sentence saying when to try again."""
+
+import logging
+from functools import wraps
+
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+audit_log = logging.getLogger("dispute_desk.audit")
+
+
+class WriteThrottle(SimpleRateThrottle):
+    """Counts only writes (POST), per signed-in user, in the view's `write_scope`."""
+
+    def __init__(self, scope: str | None = None) -> None:
+        self._scope = scope  # given by a page; an API view names it as `write_scope`
+
+    def allow_request(self, request, view) -> bool:
+        if request.method != "POST" or not request.user.is_authenticated:
+            return True
+        self.scope = self._scope or getattr(view, "write_scope", None)
+        if self.scope is None:
+            return True
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        allowed = super().allow_request(request, view)
+        if not allowed:
+            audit_log.info("throttled user=%s scope=%s path=%s", request.user.username, self.scope, request.path)
+        return allowed
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+def with_write_throttle(*classes) -> list:
+    """The API's default throttles plus the write limit (for an API view's throttle_classes)."""
+    return [*api_settings.DEFAULT_THROTTLE_CLASSES, WriteThrottle, *classes]
+
+
+def page_write_throttle(scope: str):
+    """For a page view: a POST past the user's limit answers 429 with a sentence, not the form."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            throttle = WriteThrottle(scope)
+            if not throttle.allow_request(request, None):
+                minutes = max(1, -(-int(throttle.wait() or 60) // 60))
+                message = _("You have done this many times in a short while. Please try again in %(n)s minutes.") % {
+                    "n": minutes
+                }
+                return render(request, "429.html", {"message": message}, status=429)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
