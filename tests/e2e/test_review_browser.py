@@ -29,7 +29,7 @@ def test_erin_rules_a_partial_refund_and_alice_sees_it(browser, live_server, sig
     erin.goto(f"{live_server.url}/admin/")
     erin.get_by_label("Username").fill("erin")
     erin.get_by_label("Password").fill("demo")
-    erin.get_by_role("button", name="Log in").click()
+    erin.get_by_role("button", name="Sign in").click()
     erin.get_by_role("link", name="Review queue").first.click()
     erin.get_by_role("link", name="Mine").click()  # routed to her after escalation
     erin.get_by_role("link", name=f"#{dispute.pk} · Z-1").click()
