@@ -116,3 +116,26 @@ def test_wrong_codes_are_throttled_like_wrong_passwords(client, world, required)
     for _ in range(5):
         client.post("/accounts/login/code/", {"code": "000000"})
     assert client.post("/accounts/login/code/", {"code": "000000"}).status_code == 429
+
+
+def test_production_settings_require_two_step_for_the_team_and_hide_the_docs():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": "x7" * 30 + "-a-long-random-secret-for-the-check",
+        "ALLOWED_HOSTS": "disputes.example.com",
+        "EMAIL_URL": "smtp+tls://mailer:secret@mail.example.com:587",
+        "TWO_STEP_REQUIRED_FOR_TEAM": "false",  # an operator cannot turn it off in production
+    }
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.TWO_STEP_REQUIRED_FOR_TEAM, s.API_DOCS_PUBLIC, s.REST_FRAMEWORK['DEFAULT_RENDERER_CLASSES'])"
+    )
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], env=env, capture_output=True,
+                            text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == "True False ['rest_framework.renderers.JSONRenderer']", result.stderr
