@@ -5,7 +5,7 @@ import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -22,7 +22,7 @@ def alice_token(world, settings, tmp_path):
     from tests.factories import make_order
 
     make_order(buyer=world.alice, store=world.carols, number="FZ-1", shipped_at=timezone.now() - timedelta(days=8))
-    return Token.objects.get_or_create(user=world.alice)[0].key
+    return AuthToken.objects.create(world.alice)[1]
 
 
 @schema.parametrize()
