@@ -13,8 +13,11 @@ import secrets
 
 from django.conf import settings
 from django.db import transaction
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django_otp import devices_for_user, match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -32,12 +35,14 @@ def has_two_step(user: User) -> bool:
 
 
 def must_use_two_step(user: User) -> bool:
-    """Whether every door must ask this user for a code (or first send them to set one up)."""
+    """Whether every door must ask this user for a code (or first send them to set one up): anyone
+    who turned it on, and, while the setting holds, the dispute team and every other staff account
+    (admin moves money and reads everyone's data)."""
     if not user.is_authenticated:
         return False
     if has_two_step(user):
         return True
-    return settings.TWO_STEP_REQUIRED_FOR_TEAM and roles.is_dispute_team(user)
+    return settings.TWO_STEP_REQUIRED_FOR_TEAM and (user.is_staff or roles.is_dispute_team(user))
 
 
 def verify(user: User, code: str):
@@ -96,13 +101,16 @@ class TwoStepRequiredMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
+        # (A token-authenticated API call has no session user here; its door checks at issue time.)
         if (
             user is not None
             and user.is_authenticated
             and not request.path.startswith(self.ALLOWED)
-            and not request.path.startswith("/api/")
             and not user.is_verified()
             and must_use_two_step(user)
         ):
-            return redirect(f"{reverse('two_step_setup')}?next={request.get_full_path()}")
+            if request.path.startswith("/api/"):
+                body = {"code": "otp_required", "detail": str(_("Set up two-step sign-in on the website first."))}
+                return JsonResponse(body, status=401)
+            return redirect(f"{reverse('two_step_setup')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

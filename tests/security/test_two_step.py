@@ -138,4 +138,21 @@ def test_production_settings_require_two_step_for_the_team_and_hide_the_docs():
     )
     result = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], env=env, capture_output=True,
                             text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])  # fmt: skip
-    assert result.stdout.strip().splitlines()[-1] == "True False ['rest_framework.renderers.JSONRenderer']", result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True False ['rest_framework.renderers.JSONRenderer']", (
+        result.stderr
+    )
+
+
+def test_a_session_with_only_the_password_reaches_no_api_and_no_admin(client, world, required):
+    client.post("/accounts/login/", {"username": "erin", "password": "demo"})  # no authenticator yet
+    refused = client.get("/api/disputes/")
+    assert refused.status_code == 401 and refused.json()["code"] == "otp_required"
+
+
+def test_every_staff_account_must_use_two_step_not_only_the_team(client, world, required):
+    from tests.factories import UserFactory
+
+    UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.post("/accounts/login/", {"username": "root", "password": "demo"})
+    admin = client.get("/admin/")
+    assert admin.status_code == 302 and admin["Location"].startswith("/accounts/two-step/")
