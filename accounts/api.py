@@ -41,23 +41,19 @@ class TokenView(APIView):
         data = TokenRequest(data=request.data)
         data.is_valid(raise_exception=True)
         username, password = data.validated_data["username"], data.validated_data["password"]
-        refusal = throttle.check(request, username, door="api")
-        if refusal is not None:
-            body = error_body(
-                "too_many_requests",
-                _("Too many failed sign-ins for this account or from this network. Try again in %(n)s seconds.")
-                % {"n": refusal.wait_seconds},
-            )
-            return Response(body, status=429, headers={"Retry-After": str(refusal.wait_seconds)})
+        attempt = throttle.begin(request, username, door="api")
+        if isinstance(attempt, throttle.Refusal):
+            return _too_many(attempt.wait_seconds)
         user = authenticate(request._request, username=username, password=password)
         if user is None:
-            throttle.failed(request, username, door="api")
+            throttle.failed(request, attempt)
             # 400 as before (the contract clients rely on); the throttle has counted it.
             return Response(
                 error_body("invalid", _("Unable to sign in with that username and password.")),
                 status=status.HTTP_400_BAD_REQUEST,
             )
         if two_step.must_use_two_step(user):
+            throttle.not_a_guess(attempt)  # the password was right; the code decides
             if not two_step.has_two_step(user):
                 return Response(
                     error_body("otp_required", _("Set up two-step sign-in on the website, then sign in with a code.")),
@@ -69,15 +65,31 @@ class TokenView(APIView):
                     error_body("otp_required", _("Give the code from your authenticator app in `otp`.")),
                     status=status.HTTP_401_UNAUTHORIZED,
                 )
+            attempt = throttle.begin(request, username, door="api_code")
+            if isinstance(attempt, throttle.Refusal):
+                return _too_many(attempt.wait_seconds)
+            wait = two_step.code_wait(user)
+            if wait:
+                throttle.not_a_guess(attempt)
+                return _too_many(wait)
             if two_step.verify(user, code) is None:
-                throttle.failed(request, username, door="api")
+                throttle.failed(request, attempt)
                 return Response(
                     error_body("otp_invalid", _("That code is not right; give the current one.")),
                     status=status.HTTP_401_UNAUTHORIZED,
                 )
-        throttle.succeeded(request, user, door="api")
+        throttle.succeeded(request, user, attempt)
         token, key = AuthToken.objects.create(user)
         return Response({"token": key, "expires": token.expiry})
+
+
+def _too_many(seconds: int) -> Response:
+    body = error_body(
+        "too_many_requests",
+        _("Too many failed sign-ins for this account or from this network. Try again in %(n)s seconds.")
+        % {"n": seconds},
+    )
+    return Response(body, status=429, headers={"Retry-After": str(seconds)})
 
 
 class LogoutView(APIView):

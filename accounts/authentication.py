@@ -12,6 +12,13 @@ class ExpiringTokenAuthentication(TokenAuthentication):
     """Knox's tokens (hashed, expiring), refused for someone who must use two-step sign-in and
     has not set it up (a team member): their token was never issued, or predates the rule."""
 
+    def authenticate_credentials(self, token):
+        try:
+            token.decode("utf-8")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        return super().authenticate_credentials(token)
+
     def validate_user(self, auth_token):
         user, token = super().validate_user(auth_token)
         if two_step.must_use_two_step(user) and not two_step.has_two_step(user):

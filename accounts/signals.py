@@ -11,8 +11,10 @@ audit_log = logging.getLogger("dispute_desk.audit")
 def _remember_old(sender, instance, **_kwargs):
     if instance.pk is None:
         return
-    old = sender.objects.filter(pk=instance.pk).values("password", "is_active").first()
-    instance._old_credentials = old
+    old = sender.objects.filter(pk=instance.pk).values("is_active").first()
+    # set_password() leaves the new raw password in _password until the save; Django's upgrade of
+    # a password's hash (on sign-in) clears it first, so a re-hash is not a change.
+    instance._old_credentials = old and {**old, "password_changed": getattr(instance, "_password", None) is not None}
 
 
 def _revoke_if_changed(sender, instance, created, **_kwargs):
@@ -22,7 +24,7 @@ def _revoke_if_changed(sender, instance, created, **_kwargs):
     if created or old is None:
         return
     why = None
-    if old["password"] != instance.password:
+    if old["password_changed"]:
         why = "password_changed"
     elif old["is_active"] and not instance.is_active:
         why = "deactivated"

@@ -33,15 +33,23 @@ class SignInForm(AuthenticationForm):
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
-        refusal = throttle.check(self.request, username, door="page")
-        if refusal is not None:
-            raise _throttled(refusal)
+        if not username or not self.cleaned_data.get("password"):
+            return super().clean()  # a blank field: its message, and no password checked
+        attempt = throttle.begin(self.request, username, door="page")
+        if isinstance(attempt, throttle.Refusal):
+            raise _throttled(attempt)
         try:
             cleaned = super().clean()
         except ValidationError:
-            throttle.failed(self.request, username, door="page")
+            throttle.failed(self.request, attempt)
             raise
-        throttle.succeeded(self.request, self.get_user(), door="page")
+        user = self.get_user()
+        if user is not None and not two_step.has_two_step(user):
+            throttle.succeeded(self.request, user, attempt)
+        else:
+            # The password alone signs nobody in who uses two-step: the code step decides, and only
+            # then is the address known to the account (or its failures forgotten).
+            throttle.not_a_guess(attempt)
         return cleaned
 
 
@@ -96,9 +104,15 @@ class CodeView(RedirectURLMixin, View):
         form = CodeForm(request.POST)
         status = 400
         if form.is_valid():
-            refusal = throttle.check(request, user.username, door="two_step")
-            if refusal is not None:
-                form.add_error(None, _throttled(refusal))
+            attempt = throttle.begin(request, user.username, door="two_step")
+            wait = two_step.code_wait(user)
+            if isinstance(attempt, throttle.Refusal):
+                form.add_error(None, _throttled(attempt))
+                status = 429
+            elif wait:
+                throttle.not_a_guess(attempt)
+                message = _("Too many wrong codes just now. Wait %(n)s seconds, then enter the current code.")
+                form.add_error(None, message % {"n": wait})
                 status = 429
             else:
                 device = two_step.verify(user, form.cleaned_data["code"])
@@ -107,8 +121,8 @@ class CodeView(RedirectURLMixin, View):
                     request.session.pop(PENDING, None)
                     auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                     otp_login(request, device)
-                    throttle.succeeded(request, user, door="two_step")
+                    throttle.succeeded(request, user, attempt)
                     return redirect(next_url or "home")
-                throttle.failed(request, user.username, door="two_step")
+                throttle.failed(request, attempt)
                 form.add_error("code", _("That code is not right. Codes change every 30 seconds; try the current one."))
         return render(request, self.template_name, {"form": form}, status=status)

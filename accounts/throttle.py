@@ -63,12 +63,13 @@ def _known(username: str, address: str) -> bool:
     ).exists()
 
 
-def refusal_for(request, username: str) -> Refusal | None:
-    """Whether this attempt must wait, and how long. Reads three counts in one query."""
+def refusal_for(request, username: str, *, attempt: int | None = None) -> Refusal | None:
+    """Whether this attempt must wait, and how long. Reads three counts in one query (leaving out
+    the attempt's own row, which `begin` wrote first)."""
     now = timezone.now()
     address = client_address(request)
     key = account_key(username)
-    recent = SignInFailure.objects.filter(at__gte=_window_start(now))
+    recent = SignInFailure.objects.filter(at__gte=_window_start(now)).exclude(pk=attempt)
     pair, by_address, by_account = Q(account=key, address=address), Q(address=address), Q(account=key)
     # (Names apart from the model's fields: an aggregate named "address" would shadow the column.)
     counts = recent.aggregate(
@@ -99,34 +100,60 @@ def refusal_for(request, username: str) -> Refusal | None:
     return worst
 
 
-def check(request, username: str, *, door: str) -> Refusal | None:
-    """Call before checking a password: a refusal is logged and must be answered with 429."""
-    refusal = refusal_for(request, username)
-    if refusal is not None:
-        audit_log.info(
-            "signin refused door=%s username=%r address=%s why=%s wait=%ss",
-            door,
-            username,
-            client_address(request),
-            refusal.why,
-            refusal.wait_seconds,
-        )
+@dataclass(frozen=True)
+class Attempt:
+    """A password (or code) check about to happen, already written down as a failure: requests
+    racing each other each see the others' rows, so parallel guesses can't all slip under a limit."""
+
+    pk: int
+    username: str
+    door: str
+
+
+def begin(request, username: str, *, door: str) -> Attempt | Refusal:
+    """Call before checking a password or a code: either the attempt may go ahead, or a refusal
+    (logged) that must be answered with 429, the check never made."""
+    row = SignInFailure.objects.create(
+        account=account_key(username), address=client_address(request), at=timezone.now()
+    )
+    refusal = refusal_for(request, username, attempt=row.pk)
+    if refusal is None:
+        return Attempt(row.pk, username, door)
+    row.delete()  # refused before any check: not a guess
+    audit_log.info(
+        "signin refused door=%s username=%r address=%s why=%s wait=%ss",
+        door,
+        username,
+        client_address(request),
+        refusal.why,
+        refusal.wait_seconds,
+    )
     return refusal
 
 
-def failed(request, username: str, *, door: str) -> None:
-    SignInFailure.objects.create(account=account_key(username), address=client_address(request), at=timezone.now())
-    audit_log.info("signin failed door=%s username=%r address=%s", door, username, client_address(request))
+def failed(request, attempt: Attempt) -> None:
+    """The check failed: the attempt's row stays, as a failure."""
+    audit_log.info(
+        "signin failed door=%s username=%r address=%s", attempt.door, attempt.username, client_address(request)
+    )
 
 
-def succeeded(request, user: User, *, door: str) -> None:
-    """A good sign-in: the address becomes known to the account, and its own failures from there
-    are forgotten (the address's and the account's counts stand: others may still be guessing)."""
+def not_a_guess(attempt: Attempt) -> None:
+    """Nothing was checked after all (a blank field) or only the first of two steps passed: the
+    attempt does not count either way."""
+    SignInFailure.objects.filter(pk=attempt.pk).delete()
+
+
+def succeeded(request, user: User, attempt: Attempt) -> None:
+    """A good sign-in (after the code, for two-step users): the address becomes known to the
+    account, and its own failures from there are forgotten (the address's and the account's counts
+    stand: others may still be guessing)."""
     address = client_address(request)
     now = timezone.now()
     KnownAddress.objects.update_or_create(user=user, address=address, defaults={"last_signed_in_at": now})
     SignInFailure.objects.filter(account=account_key(user.get_username()), address=address).delete()
-    audit_log.info("signin ok door=%s username=%r address=%s", door, user.get_username(), address)
+    SignInFailure.objects.filter(pk=attempt.pk).delete()
+    audit_log.info("signin ok door=%s username=%r address=%s", attempt.door, user.get_username(), address)
 
 
 def forget_old_failures(*, now: datetime | None = None) -> int:

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user, match_token
@@ -51,6 +52,19 @@ def verify(user: User, code: str):
     if not code:
         return None
     return match_token(user, code)
+
+
+def code_wait(user: User) -> int:
+    """Seconds until django-otp will check a code again after wrong ones (its own growing delay,
+    on every device at once); 0 when a code may be checked now."""
+    waits = []
+    for device in devices_for_user(user, confirmed=True):
+        allowed, data = device.verify_is_allowed()
+        if allowed:
+            return 0
+        until = (data or {}).get("locked_until")
+        waits.append(int((until - timezone.now()).total_seconds()) + 1 if until else 1)
+    return max(waits, default=0)
 
 
 def start_setup(user: User) -> TOTPDevice:

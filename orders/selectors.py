@@ -43,6 +43,8 @@ def order_get_for(user: User, number: str, *, lock: bool = False, conversation: 
 
     `conversation=True` is for what the buyer and seller say to each other (the thread, its
     photos): only the parties and the dispute team. The platform account reads orders, never that."""
+    if "\x00" in number:
+        raise Http404  # no order number holds a NUL (PostgreSQL text cannot)
     orders = _orders()
     wide = roles.is_dispute_team(user) if conversation else roles.sees_all_orders(user)
     if not wide:

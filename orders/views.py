@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import roles
 from config.errors import RuleViolation
 from config.paging import paginate
 from config.throttles import page_write_throttle
@@ -41,11 +42,14 @@ def render_order_page(request, order, *, extension_form=None, grant_form=None, m
     is_seller = order.store.owner_id == request.user.pk
     window = order.dispute_window()
     pending = next((r for r in order.extension_requests.all() if r.status == ExtensionRequest.Status.PENDING), None)
+    # The buyer and seller's conversation is theirs and the team's: the platform reads the order only.
     thread_messages = (
         Message.objects.filter(thread__order=order)
         .select_related("author")
         .prefetch_related(Prefetch("photos", queryset=Photo.objects.order_by("position")))
         .order_by("created_at", "id")
+        if is_buyer or is_seller or roles.is_dispute_team(request.user)
+        else Message.objects.none()
     )
     if (is_buyer or is_seller) and request.method == "GET":
         thread_mark_read(user=request.user, order=order)  # they are looking at it now

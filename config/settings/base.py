@@ -335,7 +335,7 @@ API_DOCS_PUBLIC = env_flag("API_DOCS_PUBLIC", default=True)
 
 # Photo decoding holds at most this many megapixels in flight per process: a burst of uploads
 # waits its turn instead of taking all the memory (messaging/photos.py).
-PHOTO_DECODE_MEGAPIXELS_IN_FLIGHT = env.int("PHOTO_DECODE_MEGAPIXELS_IN_FLIGHT", default=120)
+PHOTO_DECODE_MEGAPIXELS_IN_FLIGHT = env.int("PHOTO_DECODE_MEGAPIXELS_IN_FLIGHT", default=60)
 
 # Content-Security-Policy on every HTML page (Django's own middleware): our scripts and styles
 # only, inline script only with the response's nonce, no framing.

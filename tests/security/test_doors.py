@@ -123,3 +123,55 @@ def test_old_failures_are_forgotten_by_the_sweep(world, clock):
         token("alice", "guess")
     clock.shift(timedelta(minutes=16))
     assert forget_old_failures() == 3 and not SignInFailure.objects.exists()
+
+
+def test_parallel_guesses_cannot_slip_under_the_limit(world, clock, transactional_db):
+    """Each attempt is written before its password is checked, so racing requests see each other."""
+    import threading
+
+    from django.db import connection
+
+    results: list[int] = []
+
+    def guess(n: int) -> None:
+        try:
+            results.append(token("dave", f"guess{n}").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(400) <= 5 + 1 and results.count(429) >= 6, results
+    assert SignInFailure.objects.count() <= 6
+
+
+def test_a_blank_password_or_username_is_a_form_message_not_an_error(client, world):
+    for body in ({"username": "alice"}, {"password": "demo"}, {"username": "alice", "password": ""}):
+        response = client.post("/accounts/login/", body)
+        assert response.status_code == 200 and "This field is required" in response.content.decode()
+    assert not SignInFailure.objects.exists()
+
+
+def test_a_garbled_token_or_a_nul_in_an_order_number_is_refused_not_a_crash(world):
+    client = api_as(None)
+    client.credentials(HTTP_AUTHORIZATION="Token \xe9\xe9".encode("latin-1").decode("latin-1"))
+    assert client.get("/api/orders/").status_code == 401
+    alice = api_as(world.alice)
+    assert alice.get("/api/orders/%00/").status_code == 404
+    assert alice.get("/api/orders/%00/messages/").status_code == 404
+
+
+def test_a_request_django_refuses_early_answers_in_the_api_error_shape(world, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.disputes.helpers import SHIPPED
+    from tests.factories import make_order
+
+    order = make_order(buyer=world.alice, store=world.carols, number="B-1", shipped_at=SHIPPED)
+    files = [SimpleUploadedFile(f"{n}.jpg", b"x", content_type="image/jpeg") for n in range(3)]
+    response = api_as(world.alice).post(f"/api/orders/{order.number}/messages/", {"images": files})
+    assert response.status_code == 400 and response.json()["code"] in ("bad_request", "invalid")

@@ -105,3 +105,11 @@ def test_a_team_member_who_is_a_party_to_the_order_cannot_approve_its_ruling(cli
                        {"step": "approve", "pending": pending.pk}, follow=True)  # fmt: skip
     assert PendingRuling.objects.get(pk=pending.pk).status == "pending"
     assert "not a party to the order" in page.content.decode() or page.status_code in (403, 404)
+
+
+def test_the_platform_sees_no_conversation_on_the_order_page_either(client, world, evidence_dispute):
+    client.force_login(world.platform)
+    page = client.get(f"/orders/{evidence_dispute.order.number}/")
+    assert page.status_code == 200 and "My address is 1 Main St." not in page.content.decode()
+    client.force_login(world.alice)
+    assert "My address is 1 Main St." in client.get(f"/orders/{evidence_dispute.order.number}/").content.decode()

@@ -156,3 +156,26 @@ def test_every_staff_account_must_use_two_step_not_only_the_team(client, world, 
     client.post("/accounts/login/", {"username": "root", "password": "demo"})
     admin = client.get("/admin/")
     assert admin.status_code == 302 and admin["Location"].startswith("/accounts/two-step/")
+
+
+def test_the_password_step_alone_neither_knows_the_address_nor_forgets_failures(client, world, clock):
+    from accounts.models import KnownAddress, SignInFailure
+
+    set_up(client, world.alice)
+    KnownAddress.objects.all().delete()
+    client.post("/accounts/login/", {"username": "alice", "password": "demo"})
+    client.post("/accounts/login/code/", {"code": "000000"})
+    client.post("/accounts/login/", {"username": "alice", "password": "demo"})  # the password again
+    assert not KnownAddress.objects.exists()
+    assert SignInFailure.objects.count() == 1  # the wrong code still counts
+
+
+def test_while_django_otp_makes_codes_wait_the_page_says_so(client, world, clock):
+    device, _codes = set_up(client, world.alice)
+    client.post("/accounts/login/", {"username": "alice", "password": "demo"})
+    clock.shift(timedelta(seconds=30))
+    client.post("/accounts/login/code/", {"code": "000000"})
+    waiting = client.post("/accounts/login/code/", {"code": code_for(device)})  # the right code, too soon
+    assert waiting.status_code == 429 and "Wait 2 seconds" in waiting.content.decode()
+    clock.shift(timedelta(seconds=2))
+    assert client.post("/accounts/login/code/", {"code": code_for(device)}).status_code == 302
