@@ -138,6 +138,15 @@ def order_record_shipment(
                 _("This order was already recorded as shipped on %(date)s with tracking %(tracking)s.")
                 % {"date": _utc(order.shipped_at), "tracking": order.tracking_number},
             )
+        if order.status == OrderStatus.CANCELLED:
+            # Its window closed unshipped: the buyer was refunded in full and both parties told.
+            raise RuleViolation(
+                "order_cancelled",
+                _(
+                    "This order was cancelled and refunded in full because it did not ship in time; "
+                    "a shipment can no longer be recorded."
+                ),
+            )
         if shipped_at < order.placed_at:
             raise RuleViolation("invalid", _("shipped_at cannot be before the order was placed."), status=400)
         if shipped_at > timezone.now() + CLOCK_SKEW:

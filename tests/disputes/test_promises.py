@@ -384,3 +384,18 @@ def test_an_order_never_shipped_is_cancelled_and_refunded_in_full_and_both_parti
     assert refund.dispute is None and refund.amount == FORTY and refund.cause == "not_shipped"
     told = set(Notification.objects.filter(kind="order_cancelled").values_list("recipient__username", flat=True))
     assert told == {"alice", "carol"}
+
+
+def test_found_a_shipment_recorded_after_an_unshipped_order_was_cancelled_and_refunded_is_refused(world, clock):
+    """Found by the workflow machine: the order ended cancelled *and* shipped, its buyer refunded in full."""
+    order = make_order(buyer=world.alice, store=world.carols, number="U-2", total=FORTY)
+    clock.move_to(order.window_closes_at + timedelta(minutes=1))
+    run_all_sweeps()
+    response = api_as(world.platform).post(
+        f"/api/orders/{order.number}/shipment/",
+        {"carrier": "dhl", "tracking_number": "LATE1", "shipped_at": (order.window_closes_at).isoformat()},
+        format="json",
+    )
+    assert response.status_code == 409 and response.json()["code"] == "order_cancelled"
+    order.refresh_from_db()
+    assert order.status == "cancelled" and order.shipped_at is None
