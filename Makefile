@@ -20,13 +20,14 @@ for p in $$(ls -d $$root/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -rV); 
 done; exit 1
 endef
 
-.PHONY: help venv run test test-fast test-e2e lint format migrate seed browser check-deploy bench clean
+.PHONY: help venv run test test-fast test-e2e fuzz-workflow lint format migrate seed browser check-deploy bench clean
 
 help:
 	@echo "make run         start web, Celery worker and beat on http://127.0.0.1:$(PORT) with demo data"
 	@echo "make test        the whole test suite against PostgreSQL and Redis"
 	@echo "make test-fast   the suite without the browser tests"
 	@echo "make test-e2e    only the browser (Playwright + Chromium) tests"
+	@echo "make fuzz-workflow  the dispute workflow's state machine, fuzzed: 2 processes x 5000 sequences or 1 hour"
 	@echo "make lint        ruff check and format check"
 	@echo "make bench       the benchmarks under bench/"
 
@@ -70,6 +71,31 @@ test-fast: venv
 
 test-e2e: venv browser
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
+
+# Two pytest processes, each on its own database (pytest-django makes test_dispute_desk_fuzz1 and _fuzz2)
+# with its own seed, derandomize off. Each log ends with how many sequences it ran; fails if either fails.
+FUZZ_EXAMPLES ?= 5000
+FUZZ_SECONDS ?= 3600
+ifeq ($(origin FUZZ_SEED), undefined)
+FUZZ_SEED := $(shell date +%s)
+endif
+fuzz-workflow: venv
+	@mkdir -p var
+	@echo "Fuzzing the dispute workflow: 2 processes, each $(FUZZ_EXAMPLES) sequences or $(FUZZ_SECONDS) s;" \
+	  "seeds $(FUZZ_SEED) and $$(( $(FUZZ_SEED) + 1000000 )); logs in var/fuzz-workflow-1.log and -2.log"
+	@pids=""; for n in 1 2; do \
+	  DATABASE_URL=$(TEST_DATABASE_URL)_fuzz$$n REDIS_URL=$(TEST_REDIS_URL) \
+	  WORKFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) WORKFLOW_FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	  WORKFLOW_FUZZ_SEED=$$(( $(FUZZ_SEED) + (n - 1) * 1000000 )) \
+	  $(VENV)/bin/pytest tests/disputes/test_workflow_machine.py -q > var/fuzz-workflow-$$n.log 2>&1 & pids="$$pids $$!"; \
+	done; \
+	failed=0; n=0; for pid in $$pids; do \
+	  n=$$((n + 1)); \
+	  if wait $$pid; then result=passed; else result=FAILED; failed=1; fi; \
+	  echo "fuzz $$n $$result: $$(grep -h 'sequences,' var/fuzz-workflow-$$n.log | sed 's/^workflow machine: //')"; \
+	  if [ $$result = FAILED ]; then sed -n '/= FAILURES =/,$$p' var/fuzz-workflow-$$n.log | head -n 150; fi; \
+	done; \
+	exit $$failed
 
 lint: venv
 	$(VENV)/bin/ruff check .
