@@ -195,11 +195,11 @@ FIRED: Counter[str] = Counter()  # rule -> times it ran
 DONE: Counter[str] = Counter()  # kind of action -> times one was carried out, not refused (setup not counted)
 RUNS: Counter[str] = Counter()  # "sequences", "steps"
 RULES: list[str] = []  # every rule of the machine, to check that each one fired
-# What must have been carried out at least once in a run, not only refused: else the machine no longer
-# reaches the states where the promises matter. (The 200 sequences of `make test` carry out each of these
-# ten times or more; open, reject, propose, escalate, release, return_shipment and approval come up a few
-# times each there, and often in a fuzzing run. Every sequence's setup opens, counters, escalates, claims,
-# rules and approves through the same services, unrecorded here.)
+# What must have been carried out at least once in a run of 200 sequences or more, not only refused: else
+# the machine no longer reaches the states where the promises matter. (`make test` carries out each of
+# these four times or more. Open, reject, propose, escalate, release, return_shipment and approval come up
+# a few times or not at all there, and dozens of times in a fuzzing run; every sequence's setup also opens,
+# counters, escalates, claims, rules and approves through the same services, uncounted here.)
 MUST_BE_DONE = (
     "accept",
     "cancel",
