@@ -22,7 +22,7 @@ from disputes.models import (
     State,
 )
 from disputes.payments import refunded_so_far
-from disputes.workflow import dispute_act, dispute_start
+from disputes.workflow import dispute_act, dispute_start, refuse_impossible_return
 from messaging.models import Photo
 from messaging.photos import clean_uploads
 from messaging.services import delete_photo_files, store_photos
@@ -96,12 +96,7 @@ def dispute_open(
         raise RuleViolation("invalid_amount", _("Give the amount of the partial refund."), status=400)
     if reason == Reason.NOT_RECEIVED and item_received:
         raise RuleViolation("invalid", _("'Not received' cannot go with an item you received."), status=400)
-    if return_item and (reason == Reason.NOT_RECEIVED or not item_received):
-        raise RuleViolation(
-            "return_not_possible",
-            _("The item never arrived, so there is nothing to send back: ask for a refund only."),
-            status=400,
-        )
+    refuse_impossible_return(reason=reason, item_received=item_received, return_item=return_item)
     if item_received and reason in CONDITION_REASONS and not uploads:
         raise RuleViolation("photos_required", _("Add at least one photo that shows the problem."), status=400)
     photos = clean_uploads(uploads)

@@ -74,18 +74,27 @@ def _money(amount) -> Decimal:
     return Decimal(amount).quantize(Decimal("0.01"))
 
 
-def can_return(dispute: Dispute) -> bool:
+def return_possible(*, reason: str, item_received: bool) -> bool:
     """An item that never arrived cannot be sent back: "not received" never asks for a return."""
-    return dispute.item_received and dispute.reason != Reason.NOT_RECEIVED
+    return item_received and reason != Reason.NOT_RECEIVED
 
 
-def _no_return(dispute: Dispute, return_item) -> None:
-    if return_item and not can_return(dispute):
+def can_return(dispute: Dispute) -> bool:
+    return return_possible(reason=dispute.reason, item_received=dispute.item_received)
+
+
+def refuse_impossible_return(*, reason: str, item_received: bool, return_item) -> None:
+    """Opening, offers and rulings alike: asking for the item back when it never arrived is refused."""
+    if return_item and not return_possible(reason=reason, item_received=item_received):
         raise RuleViolation(
             "return_not_possible",
             _("The item never arrived, so there is nothing to send back: ask for a refund only."),
             status=400,
         )
+
+
+def _no_return(dispute: Dispute, return_item) -> None:
+    refuse_impossible_return(reason=dispute.reason, item_received=dispute.item_received, return_item=return_item)
 
 
 def resolve(dispute: Dispute, *, amount: Decimal, cause: str, now: datetime) -> State:
