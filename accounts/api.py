@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import throttle, two_step
-from config.api import error_body
+from core.api import error_body
 
 audit_log = logging.getLogger("dispute_desk.audit")
 

@@ -23,9 +23,25 @@ def is_dispute_team(user: User | AnonymousUser) -> bool:
     return cached
 
 
+BUYER, SELLER = "buyer", "seller"
+
+
+def order_party(user: User | AnonymousUser, order) -> str | None:
+    """Which side of the order this person is on: "buyer", "seller" (the store's owner), or None.
+    The one definition pages, the API, messaging and the disputes all use. Someone who bought from
+    their own store is the buyer. (`order` is any object with buyer_id and store.owner_id.)"""
+    if not user.is_authenticated:
+        return None
+    if order.buyer_id == user.pk:
+        return BUYER
+    if order.store.owner_id == user.pk:
+        return SELLER
+    return None
+
+
 def is_party_to(user: User, order) -> bool:
     """The buyer or the seller of the order: a team member who is one never reviews its dispute."""
-    return user.pk in (order.buyer_id, order.store.owner_id)
+    return order_party(user, order) is not None
 
 
 def is_platform(user: User | AnonymousUser) -> bool:

@@ -26,7 +26,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from accounts.models import KnownAddress, SignInFailure, User
-from config.client import client_address
+from core.client import client_address
 
 audit_log = logging.getLogger("dispute_desk.audit")
 

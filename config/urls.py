@@ -8,11 +8,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts.api import LogoutView, TokenView
 from accounts.signin import CodeView, SignInView
 from accounts.views import home, two_step_setup
-from config.api import DocsPermission
+from core.api import DocsPermission
 from disputes import api as disputes_api
+from disputes import order_pages
+from disputes.views import dispute_open_view
 from messaging import api as messaging_api
 from orders import api as orders_api
+from orders.views import store_orders
 from sellers import api as sellers_api
+from sellers.views import policy_edit
 
 api_patterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
@@ -59,6 +63,20 @@ api_patterns = [
     ),
 ]
 
+# The order pages span orders, messaging and disputes; the seller's pages span sellers and orders.
+# Each namespace is mounted here, from the views of the apps it spans (docs/architecture.md).
+order_pages_patterns = [
+    path("", order_pages.order_list, name="list"),
+    path("<str:number>/", order_pages.order_detail, name="detail"),
+    path("<str:number>/extension/", order_pages.extension_request_view, name="extension"),
+    path("<str:number>/dispute/new/", dispute_open_view, name="dispute-open"),
+    path("<str:number>/extension/grant/", order_pages.extension_grant_view, name="extension-grant"),
+]
+seller_pages_patterns = [
+    path("orders/", store_orders, name="orders"),
+    path("policy/", policy_edit, name="policy"),
+]
+
 admin.site.site_header = _("Dispute desk")
 admin.site.site_title = _("Dispute desk")
 admin.site.index_title = _("Dispute team")
@@ -70,15 +88,17 @@ urlpatterns = [
     path("accounts/two-step/", two_step_setup, name="two_step_setup"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("messaging.urls")),
-    path("orders/", include("orders.urls")),
+    # The thread's form on the order page posts here; errors come back on the order page.
+    path("orders/<str:number>/messages/", order_pages.message_post_view, name="message-post"),
+    path("orders/", include((order_pages_patterns, "orders"))),
     path("disputes/", include("disputes.urls")),
-    path("seller/", include("sellers.urls")),
+    path("seller/", include((seller_pages_patterns, "sellers"))),
     path("api/", include((api_patterns, "api"))),
     # Admin signs in through the same door as the pages: one throttle, and the code step.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True), name="admin_login"),
     path("admin/", admin.site.urls),
 ]
 
-handler400 = "config.views.bad_request"
-handler404 = "config.views.not_found"
-handler500 = "config.views.server_error"
+handler400 = "core.views.bad_request"
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

@@ -13,8 +13,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from config.errors import RuleViolation
-from config.paging import rows_in_order
+from core.errors import RuleViolation
+from core.paging import rows_in_order
 
 audit_log = logging.getLogger("dispute_desk.audit")
 
@@ -33,7 +33,7 @@ class Pagination(PageNumberPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         """Count and skip on the ids alone, then load only the page's rows with their joins and
-        annotations (as `config.paging` does for the pages): a deep page does not build every
+        annotations (as `core.paging` does for the pages): a deep page does not build every
         row it skips."""
         if not isinstance(queryset, QuerySet):
             return super().paginate_queryset(queryset, request, view)
@@ -89,7 +89,7 @@ def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
 
 
 def exception_handler(exc, context):
-    """Give every API error the shape {"code", "detail", "fields"?} of API.md."""
+    """Give every API error the shape {"code", "detail", "fields"?} of docs/rules.md §6."""
     request = context.get("request")
     user = getattr(request, "user", None)
     if isinstance(exc, RuleViolation):

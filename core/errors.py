@@ -8,7 +8,7 @@ audit_log = logging.getLogger("dispute_desk.audit")
 class RuleViolation(Exception):
     """A business rule refused an action.
 
-    `code` is the stable snake_case code clients rely on (API.md); `detail` is a sentence a
+    `code` is the stable snake_case code clients rely on (docs/rules.md §6); `detail` is a sentence a
     person can act on. `status` is 409 unless a rule says otherwise.
     """
 

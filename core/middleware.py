@@ -5,7 +5,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from config.api import error_body
+from core.api import error_body
 
 
 class RequestSizeLimitMiddleware:

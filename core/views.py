@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from config.api import api_not_found, api_server_error, error_body
+from core.api import api_not_found, api_server_error, error_body
 
 
 def bad_request(request, exception=None):

@@ -3,6 +3,7 @@ nothing changes a dispute's state by hand (only the workflow does), and events a
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from disputes.models import (
     Dispute,
     DisputeEvent,
@@ -70,19 +71,6 @@ class RefundAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Refund._meta.fields]
 
     def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Audit records: listed and searchable, never added, changed or deleted by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):

@@ -14,10 +14,10 @@ from django.utils.timesince import timeuntil
 from django.utils.translation import gettext_lazy as _
 
 from accounts import roles
-from config.errors import RuleViolation
+from accounts.roles import team_members
+from core.errors import RuleViolation
 from disputes.models import LIVE_STATES, ReviewQueueItem, State
-from disputes.routing import team_members
-from disputes.services import dispute_action
+from disputes.services import dispute_act_by
 
 
 class MineFilter(admin.SimpleListFilter):
@@ -117,7 +117,7 @@ def _act(model_admin, request, queryset, action, **payload):
     done, refused = 0, []
     for dispute in queryset:
         try:
-            dispute_action(user=request.user, dispute=dispute, action=action, **payload)
+            dispute_act_by(user=request.user, dispute=dispute, action=action, **payload)
             done += 1
         except RuleViolation as refusal:
             refused.append(f"#{dispute.pk}: {refusal.detail}")

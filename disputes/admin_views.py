@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Min, Q
@@ -12,13 +13,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import roles
-from config.errors import RuleViolation
+from accounts.roles import team_members
+from core.errors import RuleViolation
 from disputes.api import dispute_detail
 from disputes.models import Dispute, Outcome, PendingRuling, State
 from disputes.review import evidence_request_create, ruling_approve, ruling_submit
-from disputes.routing import team_members
 from disputes.selectors import default_outcome
-from disputes.services import dispute_action
+from disputes.services import dispute_act_by
 from messaging.forms import MessageForm
 from messaging.models import Message
 from messaging.services import message_post
@@ -91,7 +92,7 @@ def review_view(request, admin_site, pk: int):
                     messages.success(request, _("Message sent to both parties."))
                     return redirect(request.path)
             elif step in ("claim", "release", "take_over"):
-                dispute_action(user=request.user, dispute=dispute, action=step)
+                dispute_act_by(user=request.user, dispute=dispute, action=step)
                 messages.success(request, _("Done."))
                 return redirect(request.path)
         except RuleViolation as refusal:
@@ -111,6 +112,7 @@ def review_view(request, admin_site, pk: int):
         .prefetch_related("photos"),
         "ruling_form": ruling_form,
         "ask_form": ask_form,
+        "evidence_days": settings.EVIDENCE_REQUEST_DAYS,
         "message_form": message_form,
         "pending": dispute.pending_rulings.filter(status=PendingRuling.Status.PENDING)
         .select_related("proposed_by")
@@ -126,8 +128,6 @@ def review_view(request, admin_site, pk: int):
 
 
 def _threshold():
-    from django.conf import settings
-
     return settings.RULING_APPROVAL_THRESHOLD
 
 

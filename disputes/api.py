@@ -7,14 +7,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import roles
-from config.errors import RuleViolation
-from config.throttles import with_write_throttle
+from core.errors import RuleViolation
+from core.throttles import with_write_throttle
 from disputes import serializers as s
 from disputes.idempotency import idempotent
 from disputes.models import Dispute, DisputeEvent, Evidence, Proposal, State
 from disputes.review import ruling_submit
 from disputes.selectors import dispute_get_for, disputes_visible_to
-from disputes.services import dispute_action, dispute_open, evidence_add
+from disputes.services import dispute_act_by, dispute_open, evidence_add, refuse_unless_buyer
 from messaging.models import Photo
 from orders.selectors import order_get_for
 
@@ -49,9 +49,7 @@ class DisputeOpenApi(APIView):
     @extend_schema(request={"multipart/form-data": s.DisputeOpenSerializer}, responses={201: s.DisputeSerializer})
     def post(self, request, number: str):
         order = order_get_for(request.user, number)
-        if order.buyer_id != request.user.pk:
-            # API.md: an action the caller's role does not allow is 409 invalid_state.
-            raise RuleViolation("invalid_state", _("Only the buyer of this order can open a dispute."))
+        refuse_unless_buyer(request.user, order)  # before the body is read: the seller gets 409, not 400
         serializer = s.DisputeOpenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         dispute = dispute_open(
@@ -105,7 +103,7 @@ class DisputeActionApi(APIView):
         def act():
             serializer = self.input_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            updated = dispute_action(
+            updated = dispute_act_by(
                 user=request.user, dispute=dispute, action=self.action_name, **self.payload(serializer.validated_data)
             )
             return respond(request, updated)

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.models import User
-from disputes.services import dispute_action, dispute_open
+from disputes.services import dispute_act_by, dispute_open
 from orders.models import Order
 
 
@@ -42,17 +42,17 @@ def seed_disputes() -> None:
     open_on(free[0], "not_received", text="Tracking has not moved for 9 days.")
     # The seller countered; waiting for the buyer.
     countered = open_on(free[1], "not_received", text="Nothing arrived.")
-    dispute_action(user=countered.order.store.owner, dispute=countered, action="propose",
+    dispute_act_by(user=countered.order.store.owner, dispute=countered, action="propose",
                    refund_amount=Decimal("10.00"), note="Tracking shows it in the local depot.")  # fmt: skip
     # Escalated to the dispute team after a rejection.
     escalated = open_on(free[2], "not_received", text="Never delivered.")
-    dispute_action(user=escalated.order.store.owner, dispute=escalated, action="reject",
+    dispute_act_by(user=escalated.order.store.owner, dispute=escalated, action="reject",
                    note="Carrier says delivered to the mailbox.")  # fmt: skip
-    dispute_action(user=escalated.order.buyer, dispute=escalated, action="escalate", note="It is not in my mailbox.")
+    dispute_act_by(user=escalated.order.buyer, dispute=escalated, action="escalate", note="It is not in my mailbox.")
     # Resolved by a ruling.
     ruled = open_on(free[3], "other", amount=Decimal("5.00"), text="The colour is not the one shown.")
-    dispute_action(user=ruled.order.store.owner, dispute=ruled, action="reject", note="The colour matches.")
-    dispute_action(user=ruled.order.buyer, dispute=ruled, action="escalate", note="Please look at the listing.")
-    dispute_action(user=erin, dispute=ruled, action="claim")
-    dispute_action(user=erin, dispute=ruled, action="ruling", outcome="partial_refund",
+    dispute_act_by(user=ruled.order.store.owner, dispute=ruled, action="reject", note="The colour matches.")
+    dispute_act_by(user=ruled.order.buyer, dispute=ruled, action="escalate", note="Please look at the listing.")
+    dispute_act_by(user=erin, dispute=ruled, action="claim")
+    dispute_act_by(user=erin, dispute=ruled, action="ruling", outcome="partial_refund",
                    refund_amount=Decimal("5.00"), note="The listing photo is brighter than the item.")  # fmt: skip

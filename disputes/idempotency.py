@@ -1,4 +1,4 @@
-"""Idempotency-Key for the endpoints that move money (API.md): a retry with the same key and body
+"""Idempotency-Key for the endpoints that move money (docs/rules.md §6): a retry with the same key and body
 gets the first response and changes nothing; the same key with another body is refused (422)."""
 
 import hashlib
@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from config.api import exception_handler
-from config.errors import RuleViolation
+from core.api import exception_handler
+from core.errors import RuleViolation
 from disputes.models import IdempotencyRecord
 
 

@@ -1,4 +1,4 @@
-"""The dispute workflow's promises (DESIGN.md §2-3, docs/disputes.md) as checks over the database.
+"""The dispute workflow's promises (docs/rules.md §2-3, docs/disputes.md) as checks over the database.
 
 Each check returns human-readable violations; an empty list means the promise holds. They read
 every row with a few plain queries of only the columns they need, and compare in Python: cheap on

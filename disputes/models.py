@@ -9,23 +9,25 @@ from django.utils.translation import gettext_lazy as _
 from disputes.states import CLOCK_STATES, LIVE_STATES, State
 from disputes.states import NEGOTIATING as NEGOTIATING_STATES
 from orders.models import Carrier, Order
+from sellers.models import ReturnReason
 
 # The states and their clocks live in disputes/states.py (the workflow's table reads them there).
 NEGOTIATING = list(NEGOTIATING_STATES)
 
 
-class Reason(models.TextChoices):
-    NOT_RECEIVED = "not_received", _("Item not received")
-    NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
-    DAMAGED = "damaged", _("Arrived damaged")
-    WRONG_ITEM = "wrong_item", _("Wrong item")
-    MISSING_PARTS = "missing_parts", _("Missing parts")
-    DEFECTIVE = "defective", _("Defective")
-    COUNTERFEIT = "counterfeit", _("Counterfeit")
-    OTHER = "other", _("Other")
+# Why a buyer opens a dispute: the item never came, or any reason a return policy covers but a change
+# of mind (a return, not a dispute). A new return reason is a dispute reason too.
+Reason = models.TextChoices(
+    "Reason",
+    [
+        ("NOT_RECEIVED", ("not_received", _("Item not received"))),
+        *((r.name, (r.value, r.label)) for r in ReturnReason if r != ReturnReason.CHANGED_MIND),
+    ],
+)
 
 
-# Reasons about the item's condition: a buyer who received it must show photos.
+# Reasons about the item's condition: a buyer who received it must show photos. Listed by hand: a new
+# reason asks for photos only once it is added here.
 CONDITION_REASONS = {
     Reason.NOT_AS_DESCRIBED,
     Reason.DAMAGED,

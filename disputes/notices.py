@@ -1,17 +1,19 @@
 """Who hears about each step of a dispute. Rows are written in the step's transaction."""
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import transaction
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext as _
 
-from config.queue import enqueue
 from disputes.models import Dispute, DisputeEvent, Outcome, State
 from disputes.states import AWAITING
-from messaging.models import Notification
-from messaging.notifications import notify
+from notifications.models import Notification
+from notifications.services import notify
+
+if TYPE_CHECKING:
+    from disputes.writes import Writes
 
 K = Notification.Kind
 
@@ -27,14 +29,14 @@ def _detail_prefix(root_urlconf: str, urlconf, script_prefix: str) -> str:
     return reverse("disputes:detail", args=[0], urlconf=urlconf).removesuffix("0/")
 
 
-def _tell(user, dispute, event, kind, title) -> None:
-    notify(recipient=user, kind=kind, key=f"dispute:{dispute.pk}:event:{event.pk}:{kind}:{user.pk if user else 0}",
-           title=title, url=event.url)  # fmt: skip
+def notify_event(dispute: Dispute, event: DisputeEvent, *, writes: "Writes") -> None:
+    """The notifications one event causes, handed to the writer's sink. Reads the state from the
+    event, not the dispute: a sweep's gathering writer notifies after a chunk's transitions are done."""
 
+    def _tell(user, dispute, event, kind, title) -> None:
+        key = f"dispute:{dispute.pk}:event:{event.pk}:{kind}:{user.pk if user else 0}"
+        writes.notifications.notify(recipient=user, kind=kind, key=key, title=title, url=event.url)
 
-def notify_event(dispute: Dispute, event: DisputeEvent) -> None:
-    """The notifications one event causes. Reads the state from the event, not the dispute: a
-    sweep's batch notifies after all of a chunk's transitions are done."""
     order = dispute.order
     buyer, seller = order.buyer, order.store.owner
     number = order.number
@@ -49,7 +51,7 @@ def notify_event(dispute: Dispute, event: DisputeEvent) -> None:
         for user in (buyer, seller):
             _tell(user, dispute, event, K.ESCALATED,
                   _("The dispute on order %(n)s went to the dispute team.") % {"n": number})  # fmt: skip
-        _route_after_commit(dispute.pk)
+        writes.route_after_commit(dispute.pk)
     if event.action in ("assign", "claim") or (event.action == "ruling" and event.payload.get("handover_from")):
         _tell(dispute.assignee, dispute, event, K.ASSIGNED,
               _("Dispute #%(id)s on order %(n)s is assigned to you.") % {"id": dispute.pk, "n": number})  # fmt: skip
@@ -71,18 +73,6 @@ def notify_event(dispute: Dispute, event: DisputeEvent) -> None:
                   _("You were refunded for order %(n)s.") % {"n": number})  # fmt: skip
 
 
-def _route_after_commit(dispute_id: int) -> None:
-    from disputes import batch
-
-    pending = batch.current()
-    if pending:
-        pending.route_later(dispute_id)  # one routing task for the chunk
-        return
-    from disputes.tasks import route_dispute
-
-    transaction.on_commit(lambda: enqueue(route_dispute, dispute_id))
-
-
 def tell_ruling_withdrawn(dispute: Dispute, ruling, *, action: str) -> None:
     """The member who proposed a ruling hears that it was withdrawn because the dispute moved on."""
     notify(
@@ -91,7 +81,7 @@ def tell_ruling_withdrawn(dispute: Dispute, ruling, *, action: str) -> None:
         key=f"pending_ruling:{ruling.pk}:withdrawn",
         title=_("Your proposed ruling on dispute #%(id)s was withdrawn: the dispute moved on (%(action)s).")
         % {"id": dispute.pk, "action": action},
-        url=f"/admin/disputes/dispute/{dispute.pk}/change/",
+        url=reverse("admin:disputes_dispute_change", args=[dispute.pk]),
     )
 
 
@@ -116,5 +106,5 @@ def alert_needs_person(dispute: Dispute, *, reason: str) -> None:
             key=f"dispute:{dispute.pk}:needs_person:{dispute.set_aside_at.isoformat()}:{person.pk}",
             title=title,
             body=reason,
-            url="/admin/disputes/reviewqueueitem/?needs_person=yes",
+            url=reverse("admin:disputes_reviewqueueitem_changelist") + "?needs_person=yes",
         )

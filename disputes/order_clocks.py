@@ -1,4 +1,6 @@
-"""Order clocks: completion when the window closes with no live dispute; window notices."""
+"""Order clocks: completion when the window closes with no live dispute (or cancellation and a
+refund when it was never shipped), and the window notices. They live with the disputes because
+both rules are "... with no live dispute": the order app below knows nothing of disputes."""
 
 import logging
 from datetime import datetime, timedelta
@@ -6,18 +8,19 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from disputes.models import LIVE_STATES, Dispute, State
-from messaging.models import Notification
-from messaging.notifications import notify
+from disputes.payments import order_refund_unshipped
+from notifications.models import Notification
+from notifications.services import notify
 from orders.models import Order, OrderEvent, OrderStatus
 
 audit_log = logging.getLogger("dispute_desk.audit")
 
-BATCH = 1000
-CLOSING_NOTICE = timedelta(days=3)
+LIMIT = 1000
 
 
 def _no_live_dispute():
@@ -35,7 +38,7 @@ def _settled(now: datetime):
     return Q(_no_live_dispute()) & ~Q(appealable)
 
 
-def sweep_completions(*, now: datetime | None = None, batch: int = BATCH) -> int:
+def sweep_completions(*, now: datetime | None = None, limit: int = LIMIT) -> int:
     """When an order's window has closed and nothing can still move money on it:
     - a shipped order completes (funds are released to the seller), partly refunded or not;
     - an order never shipped is cancelled and the buyer refunded in full, through the same ledger
@@ -49,11 +52,11 @@ def sweep_completions(*, now: datetime | None = None, batch: int = BATCH) -> int
                 Order.objects.filter(status__in=shipped, shipped_at__isnull=False, window_closes_at__lte=now)
                 .filter(_settled(now))
                 .select_for_update(skip_locked=True)
-                .values_list("pk", flat=True)[:batch]
+                .values_list("pk", flat=True)[:limit]
             )
             if ids:
                 done += Order.objects.filter(pk__in=ids).update(status=OrderStatus.COMPLETED, updated_at=now)
-        if len(ids) < batch:
+        if len(ids) < limit:
             break
     while True:
         with transaction.atomic():
@@ -65,18 +68,16 @@ def sweep_completions(*, now: datetime | None = None, batch: int = BATCH) -> int
                 )
                 .filter(_settled(now))
                 .select_related("buyer", "store__owner")
-                .select_for_update(skip_locked=True, of=("self",))[:batch]
+                .select_for_update(skip_locked=True, of=("self",))[:limit]
             )
             for order in unshipped:
                 _cancel_unshipped(order)
         done += len(unshipped)
-        if len(unshipped) < batch:
+        if len(unshipped) < limit:
             return done
 
 
 def _cancel_unshipped(order: Order) -> None:
-    from disputes.payments import order_refund_unshipped
-
     refund = order_refund_unshipped(order=order)
     amount = f"{refund.amount if refund else 0} {order.currency}"
     title = _("Order %(n)s was never shipped: it is cancelled and %(amount)s is refunded to the buyer.") % {
@@ -89,7 +90,7 @@ def _cancel_unshipped(order: Order) -> None:
             kind=Notification.Kind.ORDER_CANCELLED,
             key=f"order:{order.pk}:cancelled:{person.pk}",
             title=title,
-            url=f"/orders/{order.number}/",
+            url=reverse("orders:detail", args=[order.number]),
         )
     OrderEvent.objects.create(
         order=order, action="cancelled_unshipped", payload={"refunded": str(refund.amount) if refund else "0"}
@@ -97,24 +98,24 @@ def _cancel_unshipped(order: Order) -> None:
     audit_log.info("order=%s action=cancelled_unshipped refunded=%s", order.number, amount)
 
 
-def sweep_window_notices(*, now: datetime | None = None, batch: int = BATCH) -> int:
+def sweep_window_notices(*, now: datetime | None = None, limit: int = LIMIT) -> int:
     """The buyer hears when an order's dispute window opens, and 3 days before it closes. Each
     order is marked as it is notified, so each notice goes once; runs until none is left."""
     now = now or timezone.now()
     sent = 0
     while True:
-        notified, taken = _window_open_notices(now, batch)
+        notified, taken = _window_open_notices(now, limit)
         sent += notified
-        if taken < batch:
+        if taken < limit:
             break
     while True:
-        notified, taken = _window_closing_notices(now, batch)
+        notified, taken = _window_closing_notices(now, limit)
         sent += notified
-        if taken < batch:
+        if taken < limit:
             return sent
 
 
-def _window_open_notices(now: datetime, batch: int) -> tuple[int, int]:
+def _window_open_notices(now: datetime, limit: int) -> tuple[int, int]:
     sent = 0
     with transaction.atomic():
         opening = list(
@@ -122,7 +123,7 @@ def _window_open_notices(now: datetime, batch: int) -> tuple[int, int]:
             # A sweep that runs late must not invite a buyer to open a dispute they already opened.
             .annotate(disputed=Exists(Dispute.objects.filter(order=OuterRef("pk"))))
             .select_related("buyer")
-            .select_for_update(skip_locked=True, of=("self",))[:batch]
+            .select_for_update(skip_locked=True, of=("self",))[:limit]
         )
         for order in opening:
             if order.window_closes_at > now and not order.disputed:
@@ -131,28 +132,32 @@ def _window_open_notices(now: datetime, batch: int) -> tuple[int, int]:
                     kind=Notification.Kind.WINDOW_OPENS,
                     key=f"order:{order.pk}:window_opens:{order.window_opens_at.isoformat()}",
                     title=_("You can now open a dispute on order %(n)s if something is wrong.") % {"n": order.number},
-                    url=f"/orders/{order.number}/",
+                    url=reverse("orders:detail", args=[order.number]),
                 )
                 sent += 1
         Order.objects.filter(pk__in=[o.pk for o in opening]).update(notified_window_open=True)
     return sent, len(opening)
 
 
-def _window_closing_notices(now: datetime, batch: int) -> tuple[int, int]:
+def _window_closing_notices(now: datetime, limit: int) -> tuple[int, int]:
     sent = 0
     with transaction.atomic():
         closing = list(
-            Order.objects.filter(notified_window_closing=False, window_closes_at__lte=now + CLOSING_NOTICE)
+            Order.objects.filter(
+                notified_window_closing=False,
+                window_closes_at__lte=now + timedelta(days=settings.WINDOW_CLOSING_NOTICE_DAYS),
+            )
             .filter(_no_live_dispute())
             .select_related("buyer")
-            .select_for_update(skip_locked=True, of=("self",))[:batch]
+            .select_for_update(skip_locked=True, of=("self",))[:limit]
         )
         for order in closing:
             if order.window_opens_at <= now < order.window_closes_at:
                 notify(recipient=order.buyer, kind=Notification.Kind.WINDOW_CLOSING,
                        key=f"order:{order.pk}:window_closing:{order.window_closes_at.isoformat()}",
-                       title=_("Buyer protection for order %(n)s ends in 3 days.") % {"n": order.number},
-                       url=f"/orders/{order.number}/")  # fmt: skip
+                       title=_("Buyer protection for order %(n)s ends in %(days)s days.")
+                       % {"n": order.number, "days": settings.WINDOW_CLOSING_NOTICE_DAYS},
+                       url=reverse("orders:detail", args=[order.number]))  # fmt: skip
                 sent += 1
         Order.objects.filter(pk__in=[o.pk for o in closing]).update(notified_window_closing=True)
     return sent, len(closing)

@@ -7,17 +7,19 @@ implements `PaymentGateway.refund` and is named in the PAYMENT_GATEWAY setting.
 import logging
 import uuid
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.db.models import Sum
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from config.errors import RuleViolation
-from disputes import batch
+from core.errors import RuleViolation
 from disputes.models import Cause, Dispute, Refund
 from orders.models import Order, OrderStatus
+
+if TYPE_CHECKING:
+    from disputes.writes import Writes
 
 audit_log = logging.getLogger("dispute_desk.audit")
 
@@ -42,20 +44,7 @@ def gateway() -> PaymentGateway:
 
 
 def refunded_so_far(order: Order) -> Decimal:
-    pending = batch.current()
-    if pending and order.pk in pending.refunded:  # a sweep's chunk keeps the running totals
-        return pending.refunded[order.pk]
     return order.refunds.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
-
-
-def refund_position(dispute: Dispute) -> tuple[Order, Decimal]:
-    """The dispute's order, locked (refunds from two disputes on one order must add up safely),
-    and what was refunded on it so far."""
-    pending = batch.current()
-    if pending:  # a sweep's chunk: its orders are locked and their refunds summed already
-        return pending.orders[dispute.order_id], pending.refunded[dispute.order_id]
-    order = Order.objects.select_for_update().get(pk=dispute.order_id)
-    return order, refunded_so_far(order)
 
 
 def _pay(*, order: Order, amount: Decimal, already: Decimal, reference: str, dispute: Dispute | None, cause: str):
@@ -89,24 +78,18 @@ def _pay(*, order: Order, amount: Decimal, already: Decimal, reference: str, dis
 
 
 def refund_issue(
-    *, dispute: Dispute, amount: Decimal, cause: str, order: Order | None = None, already: Decimal | None = None
+    *, dispute: Dispute, amount: Decimal, cause: str, order: Order, already: Decimal, writes: "Writes"
 ) -> Refund | None:
     """Refund the buyer for this resolution of the dispute: at most once per resolution (a database
     constraint) and never more than the buyer paid in total. Call inside the transition's
-    transaction, with the dispute row locked (and the order, from `refund_position`)."""
+    transaction, with the dispute row and the order locked (`writes.refund_position`), and `already`
+    what was refunded on the order so far."""
     if amount <= 0:
         return None
-    if order is None or already is None:
-        order, already = refund_position(dispute)
     reference = f"dispute-{dispute.pk}-resolution-{dispute.resolution_number}"
     refund = _pay(order=order, amount=amount, already=already, reference=reference, dispute=dispute, cause=cause)
     order.status = OrderStatus.REFUNDED if already + amount >= order.total else OrderStatus.PARTIALLY_REFUNDED
-    pending = batch.current()
-    if pending:
-        pending.add_refund(refund)
-    else:
-        refund.save()
-        order.save(update_fields=["status", "updated_at"])
+    writes.save_refund(refund, order)
     dispute.refunded_amount += amount
     dispute.refund_issued = refund
     return refund

@@ -6,16 +6,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import roles
 from accounts.models import User
-from config.errors import RuleViolation
+from core.errors import RuleViolation
 from disputes.models import Dispute, EvidenceRequest, Party, PendingRuling
-from disputes.services import dispute_action
-from messaging.models import Notification
-from messaging.notifications import notify
+from disputes.services import dispute_act_by
+from notifications.models import Notification
+from notifications.services import notify
 
 audit_log = logging.getLogger("dispute_desk.audit")
 
@@ -30,7 +31,7 @@ def ruling_submit(*, staff: User, dispute: Dispute, outcome: str, refund_amount=
     Returns ("ruled", dispute) or ("pending", PendingRuling)."""
     _require_team(staff)
     try:
-        return "ruled", dispute_action(
+        return "ruled", dispute_act_by(
             user=staff, dispute=dispute, action="ruling", outcome=outcome, refund_amount=refund_amount, note=note
         )
     except RuleViolation as refusal:
@@ -58,7 +59,7 @@ def ruling_approve(*, staff: User, pending: PendingRuling) -> Dispute:
             raise RuleViolation("invalid_state", _("This ruling was already decided."))
         if pending.proposed_by_id == staff.pk:
             raise RuleViolation("invalid_state", _("The second approval must come from another team member."))
-        dispute = dispute_action(
+        dispute = dispute_act_by(
             user=pending.proposed_by,
             dispute=pending.dispute,
             action="ruling",
@@ -66,6 +67,7 @@ def ruling_approve(*, staff: User, pending: PendingRuling) -> Dispute:
             refund_amount=pending.refund_amount,
             note=pending.note,
             approved_by=staff,
+            pending_ruling=pending.pk,  # carried out, not withdrawn, by this ruling
         )
         pending.status = PendingRuling.Status.APPROVED
         pending.approved_by = staff
@@ -95,7 +97,7 @@ def evidence_request_create(*, staff: User, dispute: Dispute, party: str, note: 
     notify(recipient=recipient, kind=Notification.Kind.YOUR_TURN, key=f"evidence_request:{request.pk}",
            title=_("The dispute team asks for evidence on order %(n)s by %(when)s.")
            % {"n": dispute.order.number, "when": request.due_at.strftime("%d %b %Y %H:%M UTC")},
-           body=request.note, url=f"/disputes/{dispute.pk}/#evidence")  # fmt: skip
+           body=request.note, url=reverse("disputes:detail", args=[dispute.pk]) + "#evidence")  # fmt: skip
     audit_log.info("dispute=%s action=evidence_requested actor=%s party=%s", dispute.pk, staff.username, party)
     return request
 

@@ -8,7 +8,7 @@ from disputes.models import Dispute, State
 
 OPEN_WORK = [State.ESCALATED, State.UNDER_REVIEW]
 
-__all__ = ["eligible_reviewers", "is_available_reviewer", "pick_reviewer", "team_members"]
+__all__ = ["eligible_reviewers", "is_available_reviewer", "pick_reviewer"]
 
 
 def eligible_reviewers(dispute: Dispute) -> QuerySet[User]:

@@ -1,6 +1,6 @@
 """Reads about disputes: who sees which, and what happens next if nobody acts."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -10,9 +10,17 @@ from accounts import roles
 from accounts.models import User
 from disputes.models import Dispute, State
 from disputes.payments import refunded_so_far
-from disputes.states import clock_for
-from disputes.workflow import AWAITING, buyer_request, standing_offer
+from disputes.states import AWAITING, clock_for
+from disputes.terms import buyer_request, standing_offer
 from orders.models import Order
+
+
+def with_dispute(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """Annotate each order with its latest dispute's id and state (live or not)."""
+    latest = Dispute.objects.filter(order=OuterRef("pk")).order_by("-opened_at", "-id")
+    return orders.annotate(
+        live_dispute_id=Subquery(latest.values("pk")[:1]), dispute_state=Subquery(latest.values("state")[:1])
+    )
 
 
 def dispute_is_with_team(order: Order) -> bool:

@@ -142,14 +142,8 @@ class DisputeSerializer(DisputeListSerializer):
         ]
 
     def get_request(self, dispute) -> dict:
-        return {
-            "reason": dispute.reason,
-            "item_received": dispute.item_received,
-            "refund_type": dispute.refund_type,
-            "refund_amount": str(dispute.refund_amount),
-            "return_item": dispute.return_item,
-            "description": dispute.description,
-        }
+        # The buyer's request as opened, in the fields they sent to open it.
+        return DisputeOpenSerializer(dispute).data
 
     def get_money(self, dispute) -> dict:
         """What the buyer paid, what was refunded on the order so far, and what is left to ask for."""

@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 
 from accounts import roles
 from accounts.models import User
-from config.errors import RuleViolation
+from core.errors import RuleViolation
+from disputes.engine import dispute_start, dispute_transition
 from disputes.models import (
     CONDITION_REASONS,
     Dispute,
@@ -22,7 +23,7 @@ from disputes.models import (
     State,
 )
 from disputes.payments import refunded_so_far
-from disputes.workflow import dispute_act, dispute_start, refuse_impossible_return
+from disputes.terms import refuse_impossible_return
 from messaging.models import Photo
 from messaging.photos import clean_uploads
 from messaging.services import delete_photo_files, store_photos
@@ -37,13 +38,22 @@ def _when(moment) -> str:
 
 
 def party_of(user: User, dispute: Dispute) -> Party:
-    if dispute.order.buyer_id == user.pk:
-        return Party.BUYER
-    if dispute.order.store.owner_id == user.pk:
-        return Party.SELLER
+    side = roles.order_party(user, dispute.order)
+    if side is not None:
+        return Party(side)
     if roles.is_dispute_team(user):
         return Party.TEAM
     raise RuleViolation("forbidden", _("You are not a party to this dispute."), status=403)
+
+
+def refuse_unless_buyer(user: User, order: Order) -> None:
+    """Only the order's buyer opens a dispute. Whoever may see the order but is not its buyer (its
+    seller, a team member, the platform) is told so: 409 invalid_state, the answer for an action the
+    caller's role does not allow (docs/rules.md §6), at every door: the API, the page, the service.
+    A stranger never gets here: the order is not found for them (404)."""
+    if roles.order_party(user, order) != roles.BUYER:
+        audit_log.info("order=%s refused action=open_dispute actor=%s why=not_the_buyer", order.number, user.pk)
+        raise RuleViolation("invalid_state", _("Only the buyer of this order can open a dispute."))
 
 
 def open_refusal(order: Order, *, now=None) -> RuleViolation | None:
@@ -88,8 +98,7 @@ def dispute_open(
     cancelled one reopened at most once. Photos are required when the item arrived and the reason
     is about its condition."""
     uploads = uploads or []
-    if order.buyer_id != buyer.pk:
-        raise RuleViolation("forbidden", _("Only the buyer of this order can open a dispute."), status=403)
+    refuse_unless_buyer(buyer, order)
     if reason not in Reason.values:
         raise RuleViolation("invalid", _("Choose a reason from the list."), status=400)
     if refund_type == RefundType.PARTIAL and (refund_amount is None or refund_amount <= 0):
@@ -190,6 +199,8 @@ def evidence_add(*, author: User, dispute: Dispute, note: str, uploads: list) ->
     return evidence
 
 
-def dispute_action(*, user: User, dispute: Dispute, action: str, **payload) -> Dispute:
-    """A person's action: who they are decides which row of the workflow table applies."""
-    return dispute_act(dispute=dispute, action=action, party=party_of(user, dispute), actor=user, **payload)
+def dispute_act_by(*, user: User, dispute: Dispute, action: str, **payload) -> Dispute:
+    """A person's action: who `user` is (buyer, seller, team member) decides the party, and so which
+    row of the workflow table applies. The door for pages, the API and the admin; the system acts
+    through `dispute_transition` with its party given."""
+    return dispute_transition(dispute=dispute, action=action, party=party_of(user, dispute), actor=user, **payload)

@@ -75,7 +75,9 @@ def clock_for(state: str, column: str) -> Clock | None:
     return next((clock for clock in CLOCKS if state in clock.states and clock.column == column), None)
 
 
-# Who is being waited for in each state (the answer clock's party).
+# State -> whose move it is: "buyer", "seller" or "staff", the party whose answer stops the state's
+# answer clock (respond_by). Final states are absent: nobody is waited for. Read by notices (whose
+# turn it is), the pages and the API's `awaiting` field.
 AWAITING: dict[State, str] = {
     state: clock.waits_for for clock in CLOCKS if clock.column == "respond_by" for state in clock.states
 }

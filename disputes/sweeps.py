@@ -1,5 +1,5 @@
 """The sweeps that make the dispute clocks act (run every minute by Celery beat, or
-`manage.py run_deadlines`). Each finds due rows with an index, in batches, claims each row with
+`manage.py run_deadlines`). Each finds due rows with an index, a limited number at a time, claims each row with
 SELECT ... FOR UPDATE SKIP LOCKED (so two workers never take the same row) and calls the same
 service a person's action would. Running a sweep twice does nothing the second time."""
 
@@ -9,20 +9,22 @@ from datetime import datetime, timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.errors import RuleViolation
-from disputes.batch import batch as gathered
+from accounts.roles import team_members
+from core.errors import RuleViolation
+from disputes.engine import catch_up, dispute_set_aside, dispute_transition, run_clocks
 from disputes.models import CLOCK_STATES, NEGOTIATING, Dispute, EvidenceRequest, Party, State
-from disputes.routing import team_members
-from disputes.workflow import AWAITING, catch_up, dispute_act, dispute_set_aside, run_clocks
-from messaging.models import Notification
-from messaging.notifications import notify
+from disputes.states import AWAITING
+from disputes.writes import gathered
+from notifications.models import Notification
+from notifications.services import notify
 
 log = logging.getLogger("dispute_desk.sweeps")
 
-BATCH = 500
+LIMIT = 500
 
 
 def _claim(dispute_id: int) -> bool:  # one row; sweep_clocks claims in chunks
@@ -52,48 +54,48 @@ def retries_due(now: datetime):
     return Dispute.objects.filter(set_aside_at__isnull=False, retry_at__lte=now).order_by("retry_at")
 
 
-def _due_ids(now: datetime, batch: int) -> list[int]:
+def _due_ids(now: datetime, limit: int) -> list[int]:
     """Two index range scans, one per deadline column; an OR of both would walk a whole index."""
     by_answer, by_age = due_queries(now)
-    ids = list(by_answer.values_list("pk", flat=True)[:batch])
-    ids += [pk for pk in by_age.values_list("pk", flat=True)[:batch] if pk not in set(ids)]
-    return ids[:batch]
+    ids = list(by_answer.values_list("pk", flat=True)[:limit])
+    ids += [pk for pk in by_age.values_list("pk", flat=True)[:limit] if pk not in set(ids)]
+    return ids[:limit]
 
 
-def sweep_clocks(*, now: datetime | None = None, batch: int = BATCH, chunk: int = BATCH) -> int:
+def sweep_clocks(*, now: datetime | None = None, limit: int = LIMIT, chunk: int = LIMIT) -> int:
     """Seller silence, buyer silence, auto-escalation, returns not shipped or not confirmed.
 
     Rows are claimed `chunk` at a time in one transaction (SKIP LOCKED: another worker takes other
-    rows) and run through the workflow's clocks together, their writes gathered (`disputes.batch`).
+    rows) and run through the workflow's clocks together, their writes gathered (`disputes.writes.gathered`).
     If anything in a chunk fails, the chunk is undone and redone one row at a time, each row in its
     own savepoint, so one bad row never holds up the others."""
     now = now or timezone.now()
-    acted = _retry_set_aside(now, batch)
+    acted = _retry_set_aside(now, limit)
     while True:
-        ids = _due_ids(now, batch)
+        ids = _due_ids(now, limit)
         progressed = 0
         for start in range(0, len(ids), chunk):
             progressed += _act_on_chunk(ids[start : start + chunk], now=now)
         acted += progressed
-        if len(ids) < batch or not progressed:
+        if len(ids) < limit or not progressed:
             return acted
 
 
 def _act_on_chunk(ids: list[int], *, now: datetime) -> int:
     with transaction.atomic():
-        # of=("self",): lock the disputes only; their orders are locked by the batch, which needs them.
+        # of=("self",): lock the disputes only; the gathering writer locks their orders, which it needs.
         disputes = list(
             Dispute.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("order")  # stores and the people to notify: once per chunk (the batch)
+            .select_related("order")  # stores and the people to notify: once per chunk (the writer)
             .defer("order__return_policy_snapshot")  # no clock reads it; decoding it cost a tenth of a sweep
             .filter(pk__in=ids)
             .order_by("pk")
         )
         before = {dispute.pk: dispute.state for dispute in disputes}
         try:
-            with transaction.atomic(), gathered(disputes):
+            with transaction.atomic(), gathered(disputes) as writes:
                 for dispute in disputes:
-                    run_clocks(dispute, now=now)
+                    run_clocks(dispute, now=now, writes=writes)
             return sum(dispute.state != before[dispute.pk] for dispute in disputes)
         except SoftTimeLimitExceeded:
             raise  # out of task time: not a bad row; this chunk is undone and the next run takes it
@@ -116,10 +118,10 @@ def _catch_up_one(dispute_id: int, state: str, *, now: datetime) -> int:
         return 0
 
 
-def _retry_set_aside(now: datetime, batch: int) -> int:
+def _retry_set_aside(now: datetime, limit: int) -> int:
     """The hourly retry of set-aside disputes whose clock failed (routing retries its own)."""
     acted = 0
-    for dispute_id, state in list(retries_due(now).filter(state__in=CLOCK_STATES).values_list("pk", "state")[:batch]):
+    for dispute_id, state in list(retries_due(now).filter(state__in=CLOCK_STATES).values_list("pk", "state")[:limit]):
         acted += _catch_up_one(dispute_id, state, now=now)
     return acted
 
@@ -134,7 +136,7 @@ def route(dispute_id: int) -> bool:
             return False
         try:
             with transaction.atomic():
-                dispute_act(dispute=dispute, action="assign", party=Party.SYSTEM, actor=None)
+                dispute_transition(dispute=dispute, action="assign", party=Party.SYSTEM, actor=None)
         except RuleViolation as refusal:
             # Nobody can take it (no active member, or only the order's own parties): every member
             # and the superusers are alerted, and routing tries again within the hour.
@@ -144,21 +146,21 @@ def route(dispute_id: int) -> bool:
     return True
 
 
-def sweep_routing(*, batch: int = BATCH) -> int:
+def sweep_routing(*, limit: int = LIMIT) -> int:
     """Route escalated disputes nobody has yet, and give back the work of members who left."""
     released = 0
     members = team_members()
     stranded = (
         Dispute.objects.filter(state=State.UNDER_REVIEW)
         .exclude(assignee__in=members)
-        .values_list("pk", flat=True)[:batch]
+        .values_list("pk", flat=True)[:limit]
     )
     for dispute_id in list(stranded):
         with transaction.atomic():
             if not _claim(dispute_id):
                 continue
             try:
-                dispute_act(dispute=Dispute(pk=dispute_id), action="release", party=Party.SYSTEM, actor=None)
+                dispute_transition(dispute=Dispute(pk=dispute_id), action="release", party=Party.SYSTEM, actor=None)
                 released += 1
             except RuleViolation:
                 continue
@@ -169,18 +171,18 @@ def sweep_routing(*, batch: int = BATCH) -> int:
         .exclude(set_aside_at__isnull=False, retry_at__gt=now)
         .order_by("escalated_at")
     )
-    routed = sum(route(pk) for pk in list(waiting.values_list("pk", flat=True)[:batch]))
+    routed = sum(route(pk) for pk in list(waiting.values_list("pk", flat=True)[:limit]))
     return routed + released
 
 
-def _in_batches(rows: QuerySet, field: str, batch: int):
-    """All of `rows` in `field` order, a batch at a time (keyset: each batch starts after the last
-    row of the one before), so a window holding more than a batch is still read to its end."""
+def _keyset_pages(rows: QuerySet, field: str, limit: int):
+    """All of `rows` in `field` order, `limit` rows a page (keyset: each page starts after the last
+    row of the one before), so a window holding more than a page is still read to its end."""
     rows = rows.order_by(field, "pk")
     after = Q()
-    while chunk := list(rows.filter(after)[:batch]):
+    while chunk := list(rows.filter(after)[:limit]):
         yield chunk
-        if len(chunk) < batch:
+        if len(chunk) < limit:
             return
         last = chunk[-1]
         value = getattr(last, field)
@@ -199,7 +201,7 @@ def _send_new(notices: list[tuple]) -> int:
     return len(fresh)
 
 
-def sweep_reminders(*, now: datetime | None = None, batch: int = 2000) -> int:
+def sweep_reminders(*, now: datetime | None = None, limit: int = 2000) -> int:
     """A day before any clock runs out, whoever can still act hears about it: the party an answer
     or a return waits for, the assignee of a ruling, both parties before a dispute escalates by
     itself, the party asked for evidence. An overdue ruling is flagged to its assignee. Keyed on
@@ -210,17 +212,17 @@ def sweep_reminders(*, now: datetime | None = None, batch: int = 2000) -> int:
     sent = 0
     parties = ("order__buyer", "order__store__owner")
     soon = Dispute.objects.filter(state__in=list(AWAITING), respond_by__gt=now, respond_by__lte=tomorrow)
-    for chunk in _in_batches(soon.select_related(*parties, "assignee"), "respond_by", batch):
+    for chunk in _keyset_pages(soon.select_related(*parties, "assignee"), "respond_by", limit):
         notices = []
         for dispute in chunk:
             who = AWAITING[dispute.state]
             user = {"buyer": dispute.order.buyer, "seller": dispute.order.store.owner, "staff": dispute.assignee}[who]
             key = f"dispute:{dispute.pk}:day_left:{dispute.state}:{dispute.respond_by.isoformat()}"
             title = _("One day left to act on the dispute on order %(n)s.") % {"n": dispute.order.number}
-            notices.append((user, day_left, key, title, f"/disputes/{dispute.pk}/"))
+            notices.append((user, day_left, key, title, reverse("disputes:detail", args=[dispute.pk])))
         sent += _send_new(notices)
     escalating = Dispute.objects.filter(state__in=NEGOTIATING, escalate_at__gt=now, escalate_at__lte=tomorrow)
-    for chunk in _in_batches(escalating.select_related(*parties), "escalate_at", batch):
+    for chunk in _keyset_pages(escalating.select_related(*parties), "escalate_at", limit):
         notices = []
         for dispute in chunk:
             title = _("The dispute on order %(n)s goes to the dispute team within a day unless you settle it.") % {
@@ -228,12 +230,12 @@ def sweep_reminders(*, now: datetime | None = None, batch: int = 2000) -> int:
             }
             for user in (dispute.order.buyer, dispute.order.store.owner):
                 key = f"dispute:{dispute.pk}:day_left:escalation:{dispute.escalate_at.isoformat()}:{user.pk}"
-                notices.append((user, day_left, key, title, f"/disputes/{dispute.pk}/"))
+                notices.append((user, day_left, key, title, reverse("disputes:detail", args=[dispute.pk])))
         sent += _send_new(notices)
     asked = EvidenceRequest.objects.filter(
         answered_at__isnull=True, expired_at__isnull=True, due_at__gt=now, due_at__lte=tomorrow
     ).select_related("dispute__order__buyer", "dispute__order__store__owner")
-    for chunk in _in_batches(asked, "due_at", batch):
+    for chunk in _keyset_pages(asked, "due_at", limit):
         notices = []
         for request in chunk:
             order = request.dispute.order
@@ -242,17 +244,17 @@ def sweep_reminders(*, now: datetime | None = None, batch: int = 2000) -> int:
                 "n": order.number
             }
             key = f"evidence_request:{request.pk}:day_left"
-            notices.append((user, day_left, key, title, f"/disputes/{request.dispute_id}/"))
+            notices.append((user, day_left, key, title, reverse("disputes:detail", args=[request.dispute_id])))
         sent += _send_new(notices)
     overdue = Dispute.objects.filter(state__in=[State.ESCALATED, State.UNDER_REVIEW], respond_by__lte=now)
-    for chunk in _in_batches(overdue.select_related("assignee"), "respond_by", batch):
+    for chunk in _keyset_pages(overdue.select_related("assignee"), "respond_by", limit):
         notices = [
             (
                 dispute.assignee,
                 Notification.Kind.SLA_BREACHED,
                 f"dispute:{dispute.pk}:sla:{dispute.respond_by.isoformat()}:{dispute.assignee_id}",
                 _("The ruling on dispute #%(id)s is overdue.") % {"id": dispute.pk},
-                f"/admin/disputes/dispute/{dispute.pk}/change/",
+                reverse("admin:disputes_dispute_change", args=[dispute.pk]),
             )
             for dispute in chunk
         ]

@@ -24,10 +24,10 @@ def route_disputes(dispute_ids: list[int]) -> int:
 
 def run_all_sweeps(now=None) -> dict[str, int]:
     from accounts.throttle import forget_old_failures
+    from disputes.order_clocks import sweep_completions, sweep_window_notices
     from disputes.review import sweep_evidence_requests
     from disputes.sweeps import sweep_clocks, sweep_reminders, sweep_routing
-    from messaging.notifications import deliver_pending
-    from orders.sweeps import sweep_completions, sweep_window_notices
+    from notifications.delivery import deliver_pending
 
     counts = {
         "clocks": sweep_clocks(now=now),

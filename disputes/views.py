@@ -1,24 +1,32 @@
-from django.contrib import messages
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Case, IntegerField, Prefetch, Q, Value, When
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import roles
-from config.errors import RuleViolation
-from config.paging import paginate
-from config.throttles import page_write_throttle
+from core.errors import RuleViolation
+from core.pages import form_submit
+from core.paging import paginate
+from core.throttles import page_write_throttle
 from disputes import forms
 from disputes.api import dispute_detail
 from disputes.models import State
 from disputes.selectors import awaiting, default_outcome, dispute_get_for, disputes_visible_to, refund_position
-from disputes.services import dispute_action, dispute_open, evidence_add, open_refusal, party_of
+from disputes.services import (
+    dispute_act_by,
+    dispute_open,
+    evidence_add,
+    open_refusal,
+    party_of,
+    refuse_unless_buyer,
+)
 from disputes.workflow import allowed_actions
 from messaging.forms import MessageForm
-from messaging.models import Message, Photo
+from messaging.selectors import thread_messages
 from orders.selectors import order_get_for
 
 # Each action a party can take on the dispute page: its form and the service keyword it feeds.
@@ -38,38 +46,45 @@ ACTION_FORMS = {
 @page_write_throttle("dispute_open")
 def dispute_open_view(request, number: str):
     order = order_get_for(request.user, number)
-    if order.buyer_id != request.user.pk:
-        raise Http404
+    try:
+        refuse_unless_buyer(request.user, order)  # the order's seller, the team: 409 at every door
+    except RuleViolation as not_the_buyer:
+        return render(request, "disputes/open.html", {"order": order, "refusal": not_the_buyer}, status=409)
     refusal = open_refusal(order)
     form = forms.DisputeOpenForm(request.POST or None, request.FILES or None, order=order)
-    if request.method == "POST" and refusal is None and form.is_valid():
-        data = form.cleaned_data
-        try:
-            dispute = dispute_open(
-                buyer=request.user,
-                order=order,
-                reason=data["reason"],
-                item_received=data["item_received"],
-                refund_type=data["refund_type"],
-                refund_amount=data.get("refund_amount"),
-                return_item=data["return_item"],
-                description=data["description"],
-                uploads=request.FILES.getlist("images"),
-            )
-        except RuleViolation as problem:
-            field = {
-                "photos_required": "images",
-                "invalid_amount": "refund_amount",
-                "return_not_possible": "return_item",
-            }.get(problem.code)
-            if problem.status in (413, 415):
-                field = "images"
-            form.add_error(field, problem.detail)
-        else:
-            messages.success(request, _("Your dispute is open. The seller has been asked to answer."))
-            return redirect("disputes:detail", pk=dispute.pk)
-    status = 400 if request.method == "POST" else 200
-    return render(request, "disputes/open.html", {"order": order, "form": form, "refusal": refusal}, status=status)
+
+    def open_page(status: int):
+        context = {"order": order, "form": form, "refusal": refusal, "answer_days": settings.SELLER_RESPONSE_DAYS}
+        return render(request, "disputes/open.html", context, status=status)
+
+    if request.method != "POST":
+        return open_page(200)
+    if refusal is not None:  # the page says why no dispute can be opened; nothing is sent on
+        return open_page(400)
+    return form_submit(
+        request,
+        form,
+        lambda data: dispute_open(
+            buyer=request.user,
+            order=order,
+            reason=data["reason"],
+            item_received=data["item_received"],
+            refund_type=data["refund_type"],
+            refund_amount=data.get("refund_amount"),
+            return_item=data["return_item"],
+            description=data["description"],
+            uploads=request.FILES.getlist("images"),
+        ),
+        success=_("Your dispute is open. The seller has been asked to answer."),
+        next_url=lambda dispute: reverse("disputes:detail", args=[dispute.pk]),
+        page=lambda: open_page(400),
+        upload_field="images",
+        fields_by_code={
+            "photos_required": "images",
+            "invalid_amount": "refund_amount",
+            "return_not_possible": "return_item",
+        },
+    )
 
 
 def _page(request, dispute, *, forms_with_errors=None, status=200):
@@ -83,11 +98,7 @@ def _page(request, dispute, *, forms_with_errors=None, status=200):
             continue  # team actions live in admin
         form = (forms_with_errors or {}).get(transition.action) or form_class(prefix=transition.action)
         action_forms.append({"action": transition.action, "label": transition.label, "form": form})
-    thread_messages = (
-        Message.objects.filter(thread__order=dispute.order)
-        .select_related("author")
-        .prefetch_related(Prefetch("photos", queryset=Photo.objects.order_by("position")))
-    )
+    conversation = thread_messages(dispute.order)
     current = dispute.proposals.all()
     context = {
         "dispute": dispute,
@@ -99,7 +110,7 @@ def _page(request, dispute, *, forms_with_errors=None, status=200):
         "current_proposal": list(current)[-1] if current else None,
         "action_forms": action_forms,
         "evidence_form": (forms_with_errors or {}).get("evidence") or forms.EvidenceForm(prefix="evidence"),
-        "thread_messages": thread_messages,
+        "thread_messages": conversation,
         "message_form": MessageForm(),
         "can_post": party in ("buyer", "seller")
         or (party == "team" and dispute.state in ("escalated", "under_review")),
@@ -125,16 +136,14 @@ def dispute_act_view(request, pk: int, action: str):
     if form_class is None:
         raise Http404
     form = form_class(request.POST, prefix=action)
-    if form.is_valid():
-        payload = dict(form.cleaned_data)
-        try:
-            dispute_action(user=request.user, dispute=dispute, action=action, **payload)
-        except RuleViolation as refusal:
-            form.add_error(None, refusal.detail)
-        else:
-            messages.success(request, _("Done. The dispute has been updated."))
-            return redirect("disputes:detail", pk=dispute.pk)
-    return _page(request, dispute, forms_with_errors={action: form}, status=400)
+    return form_submit(
+        request,
+        form,
+        lambda data: dispute_act_by(user=request.user, dispute=dispute, action=action, **data),
+        success=_("Done. The dispute has been updated."),
+        next_url=reverse("disputes:detail", args=[dispute.pk]),
+        page=lambda: _page(request, dispute, forms_with_errors={action: form}, status=400),
+    )
 
 
 @login_required
@@ -143,20 +152,17 @@ def dispute_act_view(request, pk: int, action: str):
 def evidence_view(request, pk: int):
     dispute = dispute_get_for(request.user, pk)
     form = forms.EvidenceForm(request.POST, request.FILES, prefix="evidence")
-    if form.is_valid():
-        try:
-            evidence_add(
-                author=request.user,
-                dispute=dispute,
-                note=form.cleaned_data["note"],
-                uploads=request.FILES.getlist("evidence-images"),
-            )
-        except RuleViolation as refusal:
-            form.add_error("images" if refusal.status in (413, 415) else None, refusal.detail)
-        else:
-            messages.success(request, _("Evidence added."))
-            return redirect(reverse("disputes:detail", args=[dispute.pk]) + "#evidence")
-    return _page(request, dispute, forms_with_errors={"evidence": form}, status=400)
+    return form_submit(
+        request,
+        form,
+        lambda data: evidence_add(
+            author=request.user, dispute=dispute, note=data["note"], uploads=request.FILES.getlist("evidence-images")
+        ),
+        success=_("Evidence added."),
+        next_url=reverse("disputes:detail", args=[dispute.pk]) + "#evidence",
+        page=lambda: _page(request, dispute, forms_with_errors={"evidence": form}, status=400),
+        upload_field="images",
+    )
 
 
 @login_required

@@ -2,20 +2,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from messaging.models import Message, Notification, Photo, Thread, ThreadState
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Messages and photos are evidence: nobody edits or deletes them, in admin either."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from core.admin import ReadOnlyAdmin
+from messaging.models import Message, Photo, Thread, ThreadState
 
 
 class PhotoInline(admin.TabularInline):
@@ -58,14 +46,3 @@ class ThreadStateAdmin(ReadOnlyAdmin):
     list_display = ("thread", "user", "last_read_at", "last_emailed_at")
     list_select_related = ("thread__order", "user")
     search_fields = ("thread__order__number", "user__username")
-
-
-@admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "recipient", "kind", "title", "read_at", "delivered_at")
-    list_filter = ("kind",)
-    search_fields = ("recipient__username", "title")
-    list_select_related = ("recipient",)
-    # Newest first by id, which the primary key serves: the table grows by three rows for every
-    # dispute a clock closes, and keeps no index on created_at (each one would slow those inserts).
-    ordering = ("-pk",)

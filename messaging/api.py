@@ -1,4 +1,3 @@
-from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -7,22 +6,14 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.throttles import with_write_throttle
-from messaging.models import Message, Notification, Photo
-from messaging.notifications import unread_count
-from messaging.selectors import unread_by_order
+from core.throttles import with_write_throttle
+from messaging.models import Message
+from messaging.selectors import thread_messages, unread_by_order
 from messaging.serializers import MessageInSerializer, MessageSerializer, NotificationSerializer, UnreadSerializer
 from messaging.services import message_post, thread_mark_read
+from notifications.models import Notification
+from notifications.services import unread_count
 from orders.selectors import order_get_for
-
-
-def messages_of(order):
-    return (
-        Message.objects.filter(thread__order=order)
-        .select_related("author")
-        .prefetch_related(Prefetch("photos", queryset=Photo.objects.order_by("position")))
-        .order_by("created_at", "id")
-    )
 
 
 class ThreadApi(generics.ListAPIView):
@@ -36,7 +27,7 @@ class ThreadApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Message.objects.none()
-        return messages_of(order_get_for(self.request.user, self.kwargs["number"], conversation=True))
+        return thread_messages(order_get_for(self.request.user, self.kwargs["number"], conversation=True))
 
     @extend_schema(request={"multipart/form-data": MessageInSerializer}, responses={201: MessageSerializer})
     def post(self, request, number: str):
@@ -47,7 +38,7 @@ class ThreadApi(generics.ListAPIView):
         message = message_post(
             author=request.user, order=order, body=serializer.validated_data["body"], uploads=uploads
         )
-        message = messages_of(order).get(pk=message.pk)
+        message = thread_messages(order).get(pk=message.pk)
         return Response(MessageSerializer(message, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 

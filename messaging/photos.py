@@ -20,7 +20,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from config.errors import RuleViolation
+from core.errors import RuleViolation
 
 try:  # HEIC photos from phones, through the maintained pillow-heif plugin
     from pillow_heif import register_heif_opener

@@ -2,12 +2,23 @@
 
 import uuid
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 
 from accounts import roles
 from accounts.models import User
-from messaging.models import Photo, ThreadState
+from messaging.models import Message, Photo, ThreadState
+
+
+def thread_messages(order) -> QuerySet[Message]:
+    """An order's conversation, oldest first, with authors and photos (in their order) loaded.
+    Who may read it is the caller's check: the parties and the dispute team."""
+    return (
+        Message.objects.filter(thread__order=order)
+        .select_related("author")
+        .prefetch_related(Prefetch("photos", queryset=Photo.objects.order_by("position")))
+        .order_by("created_at", "id")
+    )
 
 
 def unread_states(user: User) -> QuerySet[ThreadState]:

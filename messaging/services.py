@@ -1,6 +1,7 @@
 """Messages between an order's buyer and its store: evidence, so never edited or deleted."""
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts import roles
 from accounts.models import User
-from config.errors import RuleViolation
+from core.errors import RuleViolation
 from messaging.models import AuthorRole, Message, Photo, Thread, ThreadState
 from messaging.photos import CleanPhoto, clean_uploads, random_name
 from orders.models import Order
@@ -26,18 +27,25 @@ def thread_for(order: Order) -> Thread:
     return thread
 
 
-def team_may_post(order: Order) -> bool:
-    """The dispute team joins a thread once the order's dispute is escalated to them."""
-    from disputes.selectors import dispute_is_with_team  # disputes builds on messaging
+def _team_never_posts(order: Order) -> bool:
+    return False
 
-    return dispute_is_with_team(order)
+
+# Whether the dispute team may post in an order's thread. Messaging does not know about disputes
+# (they are built on it): the disputes app sets the rule when it loads (DisputesConfig.ready), to
+# "once the order's dispute is escalated to the team". Until then, the team never posts.
+team_may_post: Callable[[Order], bool] = _team_never_posts
+
+
+def team_posting_rule_set(rule: Callable[[Order], bool]) -> None:
+    global team_may_post
+    team_may_post = rule
 
 
 def author_role(user: User, order: Order) -> str:
-    if order.buyer_id == user.pk:
-        return AuthorRole.BUYER
-    if order.store.owner_id == user.pk:
-        return AuthorRole.SELLER
+    side = roles.order_party(user, order)
+    if side is not None:
+        return AuthorRole(side)
     if roles.is_dispute_team(user):
         if not team_may_post(order):
             raise RuleViolation(
@@ -122,7 +130,7 @@ def message_post(*, author: User, order: Order, body: str, uploads: list | None 
 
 def queue_message_email(message_id: int) -> None:
     """Hand the email to Celery; a broker outage must not fail the request that posted."""
-    from config.queue import enqueue
+    from core.queue import enqueue
     from messaging.tasks import email_new_message
 
     enqueue(email_new_message, message_id)

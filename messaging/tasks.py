@@ -1,7 +1,6 @@
 import logging
 
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -46,27 +45,4 @@ def email_new_message(self, message_id: int) -> int:
             raise self.retry(exc=error) from error
         sent += 1
         log.info("message=%s emailed=%s", message_id, recipient.username)
-    return sent
-
-
-@shared_task(bind=True, max_retries=5, default_retry_delay=60, acks_late=True)
-def deliver_notification(self, notification_id: int) -> bool:
-    from messaging.notifications import deliver
-
-    try:
-        return deliver(notification_id)
-    except Exception as error:
-        raise self.retry(exc=error) from error
-
-
-@shared_task(bind=True, max_retries=5, default_retry_delay=60, acks_late=True)
-def deliver_notifications(self, notification_ids: list[int]) -> int:
-    """Deliver a sweep's chunk of notifications; those already sent are skipped (`deliver` claims each)."""
-    from messaging.notifications import deliver_each
-
-    sent, failure = deliver_each(notification_ids)
-    if isinstance(failure, SoftTimeLimitExceeded):  # slow mail, not broken mail: go on at once
-        raise self.retry(exc=failure, countdown=0) from failure
-    if failure is not None:
-        raise self.retry(exc=failure) from failure
     return sent

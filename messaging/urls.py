@@ -8,5 +8,4 @@ urlpatterns = [
     path("messages/unread/", views.unread_list, name="unread-messages"),
     path("notifications/", views.notifications_view, name="notifications"),
     path("seller/inbox/", views.seller_inbox, name="seller-inbox"),
-    path("orders/<str:number>/messages/", views.message_post_view, name="message-post"),
 ]

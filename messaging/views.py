@@ -1,4 +1,3 @@
-from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.db.models import Case, Count, FilteredRelation, OuterRef, Q, Subquery, Value, When
@@ -7,20 +6,13 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
-from config.errors import RuleViolation
-from config.paging import paginate
-from config.throttles import page_write_throttle
-from messaging.forms import MessageForm
-from messaging.models import Message, Notification, Thread
+from core.paging import paginate
+from messaging.models import Message, Thread
 from messaging.selectors import photo_get_for, unread_states
-from messaging.services import message_post
-from orders.selectors import order_get_for
-from orders.views import render_order_page
+from notifications.models import Notification
 
 
 def _serve(photo, field: str) -> FileResponse:
@@ -51,29 +43,6 @@ class PhotoView(APIView):
 
 class PhotoThumbnailView(PhotoView):
     field = "thumbnail"
-
-
-@login_required
-@require_POST
-@page_write_throttle("messages")
-def message_post_view(request, number: str):
-    """The thread's form on the order page posts here; errors come back on the order page."""
-    order = order_get_for(request.user, number, conversation=True)
-    form = MessageForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            message_post(
-                author=request.user,
-                order=order,
-                body=form.cleaned_data["body"],
-                uploads=request.FILES.getlist("images"),
-            )
-        except RuleViolation as refusal:
-            form.add_error("images" if refusal.status in (413, 415) else None, refusal.detail)
-        else:
-            flash.success(request, _("Message sent."))
-            return redirect(reverse("orders:detail", args=[order.number]) + "#thread")
-    return render_order_page(request, order, message_form=form, status=400)
 
 
 def _with_unread(threads, user):

@@ -8,11 +8,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import roles
-from config.throttles import with_write_throttle
+from core.throttles import with_write_throttle
 from orders import services
 from orders.filters import OrderFilter
 from orders.models import Carrier, ExtensionRequest, Order
-from orders.selectors import order_get_for, orders_visible_to, with_dispute
+from orders.selectors import order_get_for, orders_annotated, orders_visible_to
 from orders.serializers import (
     CarrierSerializer,
     DeliverySerializer,
@@ -33,7 +33,7 @@ def _require_platform(user) -> None:
 def _detail(order: Order) -> Order:
     """Reload an order with everything its detail shows, in a fixed number of queries."""
     return (
-        with_dispute(Order.objects.select_related("store__owner", "carrier", "buyer", "shipment_carrier"))
+        orders_annotated(Order.objects.select_related("store__owner", "carrier", "buyer", "shipment_carrier"))
         .prefetch_related(
             "items", Prefetch("extension_requests", queryset=ExtensionRequest.objects.order_by("-created_at"))
         )
@@ -116,7 +116,7 @@ class ExtensionRequestApi(APIView):
     @extend_schema(request=ExtensionRequestSerializer, responses={201: OrderSerializer})
     def post(self, request, number: str):
         order = order_get_for(request.user, number)
-        if order.buyer_id != request.user.pk:
+        if roles.order_party(request.user, order) != roles.BUYER:
             raise PermissionDenied(_("Only the buyer can ask for an extension; the seller grants one."))
         serializer = ExtensionRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -134,7 +134,7 @@ class ExtensionGrantApi(APIView):
     )
     def post(self, request, number: str):
         order = order_get_for(request.user, number)
-        if order.store.owner_id != request.user.pk:
+        if roles.order_party(request.user, order) != roles.SELLER:
             raise PermissionDenied(_("Only the store owner can grant an extension."))
         serializer = ExtensionGrantSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -1,4 +1,4 @@
-"""Demo data (DESIGN.md §5): people, stores and orders across every carrier and window state.
+"""Demo data (docs/rules.md §5): people, stores and orders across every carrier and window state.
 
 Built through the same services the API uses, so the demo obeys the rules. Safe to run twice:
 people and stores are updated in place, orders that already exist are left as they are.
@@ -154,7 +154,8 @@ def _order(*, number, buyer, store, carrier, platform, placed_days_ago, shipped_
 
 
 @transaction.atomic
-def seed_demo() -> dict[str, int]:
+def seed_orders() -> dict[str, int]:
+    """The people, stores, policies and orders (messages and disputes: their own apps' demo)."""
     people = {username: _person(username, name, zone, role) for username, name, zone, role in PEOPLE}
     stores = {}
     for slug, name, owner, country in STORES:
@@ -207,10 +208,4 @@ def seed_demo() -> dict[str, int]:
             delivered_days_ago=None,
             product=PRODUCTS[placed % len(PRODUCTS)],
         )
-    from messaging.demo import seed_messages
-
-    seed_messages()
-    from disputes.demo import seed_disputes
-
-    seed_disputes()
     return {"users": len(people), "stores": len(stores), "orders": Order.objects.count()}

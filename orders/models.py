@@ -95,7 +95,7 @@ class Order(models.Model):
     # Which window notifications have gone out (the sweeps read only the rows still to do).
     notified_window_open = models.BooleanField(default=False)
     notified_window_closing = models.BooleanField(default=False)
-    # Fingerprint of the platform's create request, so a retry is recognised (API.md).
+    # Fingerprint of the platform's create request, so a retry is recognised (docs/rules.md §6).
     source_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,25 +1,33 @@
 """Reads of orders that need care: who may see which order."""
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from collections.abc import Callable
+
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts import roles
 from accounts.models import User
-from disputes.models import Dispute
 from orders.models import Order
 from sellers.models import Store
 
+# What the apps above add to every order read for a page or the API (the disputes app adds the
+# latest dispute's id and state: DisputesConfig.ready). Orders know nothing of what sits above them.
+_annotations: list[Callable[[QuerySet[Order]], QuerySet[Order]]] = []
 
-def with_dispute(orders: QuerySet[Order]) -> QuerySet[Order]:
-    """Annotate each order with its latest dispute's id and state (live or not)."""
-    latest = Dispute.objects.filter(order=OuterRef("pk")).order_by("-opened_at", "-id")
-    return orders.annotate(
-        live_dispute_id=Subquery(latest.values("pk")[:1]), dispute_state=Subquery(latest.values("state")[:1])
-    )
+
+def order_annotation_add(annotate: Callable[[QuerySet[Order]], QuerySet[Order]]) -> None:
+    if annotate not in _annotations:
+        _annotations.append(annotate)
+
+
+def orders_annotated(orders: QuerySet[Order]) -> QuerySet[Order]:
+    for annotate in _annotations:
+        orders = annotate(orders)
+    return orders
 
 
 def _orders() -> QuerySet[Order]:
-    return with_dispute(Order.objects.select_related("store__owner", "carrier", "buyer", "shipment_carrier"))
+    return orders_annotated(Order.objects.select_related("store__owner", "carrier", "buyer", "shipment_carrier"))
 
 
 def orders_visible_to(user: User) -> QuerySet[Order]:

@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from accounts import roles
 from accounts.models import User
-from config.errors import RuleViolation
+from core.errors import RuleViolation
 from orders.models import Carrier, ExtensionRequest, Order, OrderEvent, OrderItem, OrderStatus
 from sellers.models import Store
 from sellers.services import store_policy
@@ -213,7 +214,7 @@ def extension_request(*, buyer: User, order: Order, days: int, note: str = "") -
     _check_days(days)
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("carrier").get(pk=order.pk)
-        if order.buyer_id != buyer.pk:
+        if roles.order_party(buyer, order) != roles.BUYER:
             raise RuleViolation("forbidden", _("Only the buyer can ask for an extension."), status=403)
         _refuse_if_closed(order, timezone.now())
         if order.extension_requests.filter(status=ExtensionRequest.Status.PENDING).exists():
@@ -230,7 +231,7 @@ def extension_grant(*, seller: User, order: Order, days: int) -> Order:
     _check_days(days)
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("carrier", "store").get(pk=order.pk)
-        if order.store.owner_id != seller.pk:
+        if roles.order_party(seller, order) != roles.SELLER:
             raise RuleViolation("forbidden", _("Only the store owner can grant an extension."), status=403)
         now = timezone.now()
         _refuse_if_closed(order, now)

@@ -21,24 +21,7 @@ class ReturnPolicyForm(forms.ModelForm):
 
     class Meta:
         model = ReturnPolicy
-        fields = [
-            "accepts_returns",
-            "return_days",
-            "covered_reasons",
-            "change_of_mind_shipping_payer",
-            "defective_shipping_payer",
-            "wrong_item_shipping_payer",
-            "free_returns",
-            "refund_without_return",
-            "condition_rules",
-            "address_name",
-            "address_line1",
-            "address_line2",
-            "address_city",
-            "address_postal_code",
-            "address_country",
-            "notes",
-        ]
+        fields = ReturnPolicy.EDITABLE_FIELDS
         widgets = {"condition_rules": forms.Textarea(attrs={"rows": 3}), "notes": forms.Textarea(attrs={"rows": 3})}
 
     def clean_address_country(self):

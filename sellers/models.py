@@ -4,6 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ReturnReason(models.TextChoices):
+    """What a return policy can cover. A dispute's reasons are these, less a change of mind, plus
+    "item not received" (disputes.models.Reason): add a reason here, not there."""
+
     CHANGED_MIND = "changed_mind", _("Changed my mind")
     NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
     DAMAGED = "damaged", _("Arrived damaged")
@@ -96,7 +99,9 @@ class ReturnPolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.store} return policy"
 
-    SNAPSHOT_FIELDS = (
+    # The policy's terms. Buyers read them, with the address and the notes, and an order freezes
+    # all three (see `snapshot`).
+    TERMS = (
         "accepts_returns",
         "return_days",
         "covered_reasons",
@@ -106,23 +111,20 @@ class ReturnPolicy(models.Model):
         "free_returns",
         "refund_without_return",
         "condition_rules",
-        "notes",
     )
+    # The return address: field address_<key> here, return_address[key] in a snapshot and the API.
+    ADDRESS_KEYS = ("name", "line1", "line2", "city", "postal_code", "country")
+    ADDRESS_FIELDS = tuple(f"address_{key}" for key in ADDRESS_KEYS)
+    # What the owner edits, in the order the form asks.
+    EDITABLE_FIELDS = (*TERMS, *ADDRESS_FIELDS, "notes")
 
     @property
     def return_address(self) -> dict:
-        return {
-            "name": self.address_name,
-            "line1": self.address_line1,
-            "line2": self.address_line2,
-            "city": self.address_city,
-            "postal_code": self.address_postal_code,
-            "country": self.address_country,
-        }
+        return {key: getattr(self, f"address_{key}") for key in self.ADDRESS_KEYS}
 
     def snapshot(self) -> dict:
         """The policy as plain JSON, frozen into an order when it is placed."""
-        data = {name: getattr(self, name) for name in self.SNAPSHOT_FIELDS}
+        data = {name: getattr(self, name) for name in (*self.TERMS, "notes")}
         data["covered_reasons"] = list(self.covered_reasons or [])
         data["return_address"] = self.return_address
         data["updated_at"] = self.updated_at.isoformat() if self.updated_at else None

@@ -42,7 +42,7 @@ class ReturnPolicySerializer(serializers.Serializer):
     def to_model_fields(validated: dict) -> dict:
         fields = {k: v for k, v in validated.items() if k != "return_address"}
         address = validated.get("return_address") or {}
-        for key in ("name", "line1", "line2", "city", "postal_code", "country"):
+        for key in ReturnPolicy.ADDRESS_KEYS:
             if key in address:
                 fields[f"address_{key}"] = address[key]
         return fields

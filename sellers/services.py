@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from config.errors import RuleViolation
+from core.errors import RuleViolation
 from sellers.models import ReturnPolicy, ReturnReason, Store
 
 audit_log = logging.getLogger("dispute_desk.audit")
@@ -24,10 +24,11 @@ def store_policy(store: Store) -> ReturnPolicy:
 
 
 def return_policy_update(*, actor: User, store: Store, **fields) -> ReturnPolicy:
-    """Replace the store's policy fields. Orders already placed keep their snapshot."""
+    """Replace the store's policy fields (any of ReturnPolicy.EDITABLE_FIELDS; another name is a
+    programming error). Orders already placed keep their snapshot."""
     if store.owner_id != actor.pk:
         raise RuleViolation("forbidden", _("Only the store owner can change its return policy."), status=403)
-    unknown = set(fields) - {f.name for f in ReturnPolicy._meta.get_fields()}
+    unknown = set(fields) - set(ReturnPolicy.EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"unknown policy fields: {sorted(unknown)}")
     with transaction.atomic():

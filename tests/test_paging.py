@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from config import paging
-from messaging.models import Notification
-from messaging.notifications import notify
+from core import paging
 from messaging.services import message_post
+from notifications.models import Notification
+from notifications.services import notify
 from tests.disputes.helpers import OPEN_AT, open_dispute
 from tests.factories import StoreFactory, make_order
 

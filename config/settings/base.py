@@ -57,16 +57,18 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",
     "accounts",
     "sellers",
     "orders",
+    "notifications",
     "messaging",
     "disputes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "config.middleware.RequestSizeLimitMiddleware",
+    "core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -97,6 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
                 "accounts.context_processors.viewer",
+                "messaging.context_processors.unread",
                 "django.template.context_processors.csp",
             ],
         },
@@ -186,7 +189,7 @@ else:
 
 # How many proxies of ours stand in front of the app, each appending to X-Forwarded-For. 0 (the
 # default) believes no header: the client is REMOTE_ADDR. Sign-in throttles, DRF throttles and the
-# audit log all use this one address (config/client.py).
+# audit log all use this one address (core/client.py).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- REST API -------------------------------------------------------------------------------
@@ -197,10 +200,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -213,14 +216,14 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="120/minute"),
         "user": env.str("THROTTLE_USER", default="2000/minute"),
         "auth": env.str("THROTTLE_AUTH", default="20/minute"),
-        # Writes that cost: per user, on the API and the pages alike (config/throttles.py).
+        # Writes that cost: per user, on the API and the pages alike (core/throttles.py).
         "messages": env.str("THROTTLE_MESSAGES", default="30/hour"),
         "evidence": env.str("THROTTLE_EVIDENCE", default="30/hour"),
         "dispute_open": env.str("THROTTLE_DISPUTE_OPEN", default="10/hour"),
         "extension": env.str("THROTTLE_EXTENSION", default="10/hour"),
     },
     "COERCE_DECIMAL_TO_STRING": True,
-    # The throttles' client address, as config.client.client_address reads it: no header is
+    # The throttles' client address, as core.client.client_address reads it: no header is
     # believed unless our own proxies wrote it (None would believe any X-Forwarded-For).
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
@@ -354,7 +357,7 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
-# --- Dispute rules (DESIGN.md §2) ---------------------------------------------------------------
+# --- Dispute rules (docs/rules.md §2) ---------------------------------------------------------------
 SELLER_RESPONSE_DAYS = env.int("SELLER_RESPONSE_DAYS", default=5)
 BUYER_RESPONSE_DAYS = env.int("BUYER_RESPONSE_DAYS", default=5)
 AUTO_ESCALATE_AFTER_DAYS = env.int("AUTO_ESCALATE_AFTER_DAYS", default=15)
@@ -364,5 +367,7 @@ RETURN_CONFIRM_DAYS = env.int("RETURN_CONFIRM_DAYS", default=15)
 APPEAL_DAYS = env.int("APPEAL_DAYS", default=7)
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="disputes.payments.LocalLedgerGateway")
 EVIDENCE_REQUEST_DAYS = env.int("EVIDENCE_REQUEST_DAYS", default=3)
+# The buyer and the seller hear this many days before an order's dispute window closes.
+WINDOW_CLOSING_NOTICE_DAYS = env.int("WINDOW_CLOSING_NOTICE_DAYS", default=3)
 # A ruling refunding more than this (in the order's currency) needs a second team member's approval.
 RULING_APPROVAL_THRESHOLD = Decimal(env.str("RULING_APPROVAL_THRESHOLD", default="500.00"))

@@ -2,8 +2,8 @@
 
 from contextlib import contextmanager
 
-from config import queue
 from config.celery_app import app
+from core import queue
 
 
 def _reset_pool() -> None:

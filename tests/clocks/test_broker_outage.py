@@ -8,7 +8,7 @@ import time_machine
 from django.core import mail
 
 from disputes.tasks import run_all_sweeps
-from messaging.models import Notification
+from notifications.models import Notification
 from tests.clocks.broker import broker
 from tests.conftest import api_as
 from tests.disputes.helpers import OPEN_AT, SHIPPED

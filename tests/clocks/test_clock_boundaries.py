@@ -1,5 +1,5 @@
 """Each clock at its boundary: a minute before, nothing; a minute after, the right transition, a
-system event and a notification (DESIGN.md §2)."""
+system event and a notification (docs/rules.md §2)."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -8,9 +8,9 @@ import pytest
 import time_machine
 
 from disputes.models import Dispute, DisputeEvent, Refund
-from disputes.services import dispute_action
+from disputes.services import dispute_act_by
 from disputes.tasks import run_all_sweeps
-from messaging.models import Notification
+from notifications.models import Notification
 from orders.models import Order
 from tests.disputes.helpers import OPEN_AT, SHIPPED, dispute_in, open_dispute
 from tests.factories import make_order
@@ -63,7 +63,7 @@ def test_buyer_silence_executes_the_sellers_last_offer(world, clock):
 
 def test_buyer_silence_after_a_rejection_closes_with_no_refund(world, clock):
     dispute = open_dispute(world)
-    dispute = dispute_action(user=world.carol, dispute=dispute, action="reject", note="Delivered.")
+    dispute = dispute_act_by(user=world.carol, dispute=dispute, action="reject", note="Delivered.")
     at(clock, dispute.respond_by + MINUTE)
     dispute.refresh_from_db()
     assert (dispute.state, dispute.outcome) == ("resolved", "no_refund")
@@ -76,7 +76,7 @@ def test_an_unsettled_dispute_escalates_fifteen_days_after_opening(world, clock)
     for day in (4, 8, 12):
         clock.move_to(OPEN_AT + timedelta(days=day))
         who = world.carol if day in (4, 12) else world.alice
-        dispute = dispute_action(user=who, dispute=dispute, action="propose", refund_amount=Decimal("40.00") + day)
+        dispute = dispute_act_by(user=who, dispute=dispute, action="propose", refund_amount=Decimal("40.00") + day)
     escalate_at = OPEN_AT + timedelta(days=15)
     at(clock, escalate_at - MINUTE)
     assert Dispute.objects.get(pk=dispute.pk).state == "awaiting_buyer"
@@ -129,10 +129,10 @@ def test_reminders_reach_every_deadline_in_the_window_however_many(world, clock)
     clock.move_to(disputes[0].respond_by - timedelta(hours=1))
     for dispute in ruled:  # three rulings overdue as well
         Dispute.objects.filter(pk=dispute.pk).update(respond_by=OPEN_AT)
-    assert sweep_reminders(batch=2) == 5 + 3  # batches of two: every one is still read
+    assert sweep_reminders(limit=2) == 5 + 3  # batches of two: every one is still read
     assert Notification.objects.filter(kind="day_left", recipient=world.carol).count() == 5
     assert Notification.objects.filter(kind="sla_breached").count() == 3
-    assert sweep_reminders(batch=2) == 0  # and once
+    assert sweep_reminders(limit=2) == 0  # and once
 
 
 def test_both_parties_hear_a_day_before_a_dispute_escalates_by_itself(world, clock):
@@ -140,7 +140,7 @@ def test_both_parties_hear_a_day_before_a_dispute_escalates_by_itself(world, clo
     for day in (4, 8, 12):  # still negotiating on day 14; no answer clock is a day from running out
         clock.move_to(OPEN_AT + timedelta(days=day))
         who = world.carol if day in (4, 12) else world.alice
-        dispute = dispute_action(user=who, dispute=dispute, action="propose", refund_amount=Decimal("40.00") + day)
+        dispute = dispute_act_by(user=who, dispute=dispute, action="propose", refund_amount=Decimal("40.00") + day)
     day_before = OPEN_AT + timedelta(days=14)
     at(clock, day_before - MINUTE)
     assert not Notification.objects.filter(kind="day_left").exists()
@@ -191,13 +191,13 @@ def test_an_order_with_a_live_dispute_does_not_complete(world, clock):
 
 
 def test_window_notices_go_to_every_order_in_one_run_however_many(world, clock):
-    from orders.sweeps import sweep_window_notices
+    from disputes.order_clocks import sweep_window_notices
 
     clock.move_to(SHIPPED)
     orders = [make_order(buyer=world.alice, store=world.carols, number=f"W-{i}", shipped_at=SHIPPED) for i in range(5)]
     clock.move_to(orders[0].window_opens_at + MINUTE)
-    assert sweep_window_notices(batch=2) == 5
-    assert sweep_window_notices(batch=2) == 0
+    assert sweep_window_notices(limit=2) == 5
+    assert sweep_window_notices(limit=2) == 0
 
 
 def test_the_buyer_hears_when_the_window_opens_and_three_days_before_it_closes(world, clock):

@@ -1,4 +1,4 @@
-"""The sweep acts on a chunk of due disputes together (disputes/batch.py). What it writes must be
+"""The sweep acts on a chunk of due disputes together (disputes/writes.py, GatheredWrites). What it writes must be
 exactly what acting on each dispute alone writes; its cost must not grow with the rows; a row
 that fails must not hold up the others."""
 
@@ -13,12 +13,12 @@ from django.core import mail
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from disputes import batch
+from disputes.engine import catch_up
 from disputes.models import Dispute, DisputeEvent, Refund
-from disputes.services import dispute_action
+from disputes.services import dispute_act_by
 from disputes.sweeps import sweep_clocks
-from disputes.workflow import catch_up
-from messaging.models import Notification
+from notifications import services as notification_services
+from notifications.models import Notification
 from orders.models import Order
 from tests.disputes.helpers import OPEN_AT, dispute_in, open_dispute
 
@@ -38,12 +38,12 @@ def one_of_each_clock(world) -> list[Dispute]:
             dispute_in(world, "escalated", number="C-7"),  # not a party's clock: left alone
         ]
         rejected = open_dispute(world, number="C-4")
-        disputes.append(dispute_action(user=world.carol, dispute=rejected, action="reject", note="Delivered."))
+        disputes.append(dispute_act_by(user=world.carol, dispute=rejected, action="reject", note="Delivered."))
         negotiating = open_dispute(world, number="C-8")  # still talking on day 15: escalates
         for day, who in ((4, world.carol), (8, world.alice), (12, world.carol)):
             traveller.move_to(OPEN_AT + timedelta(days=day))
             amount = Decimal("40.00") + day
-            negotiating = dispute_action(user=who, dispute=negotiating, action="propose", refund_amount=amount)
+            negotiating = dispute_act_by(user=who, dispute=negotiating, action="propose", refund_amount=amount)
         disputes.append(negotiating)
     return disputes
 
@@ -156,14 +156,6 @@ def test_a_row_that_fails_is_set_aside_and_the_rest_of_its_chunk_goes_ahead(worl
     assert list(alerts.values_list("recipient__username", flat=True)) == ["erin"]
 
 
-def test_a_batch_is_closed_after_the_sweep_even_when_a_chunk_fails(world, settings):
-    settings.PAYMENT_GATEWAY = "tests.clocks.test_sweep_batch.GatewayDownFor"
-    with time_machine.travel(OPEN_AT, tick=False):
-        dispute_in(world, "awaiting_seller", number="F-2")
-    sweep_clocks(now=LATER)
-    assert batch.current() is None
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_chunks_notifications_are_delivered_once_by_one_task(world, monkeypatch, no_fallback):
     with time_machine.travel(OPEN_AT, tick=False):
@@ -172,8 +164,10 @@ def test_a_chunks_notifications_are_delivered_once_by_one_task(world, monkeypatc
     Notification.objects.update(delivered_at=OPEN_AT)  # the openings' notices went out already
     mail.outbox.clear()
     published = []
-    real_enqueue = batch.enqueue
-    monkeypatch.setattr(batch, "enqueue", lambda task, *args: published.append(task.name) or real_enqueue(task, *args))
+    real_enqueue = notification_services.enqueue
+    monkeypatch.setattr(
+        notification_services, "enqueue", lambda task, *args: published.append(task.name) or real_enqueue(task, *args)
+    )
     with time_machine.travel(LATER, tick=False):
         assert sweep_clocks(now=LATER) == 3
     assert published == ["messaging.tasks.deliver_notifications"]
@@ -187,8 +181,8 @@ def test_a_chunks_notifications_are_delivered_once_by_one_task(world, monkeypatc
 def test_a_delivery_task_out_of_time_hands_back_the_rest_and_sends_nothing_twice(world, monkeypatch):
     from celery.exceptions import SoftTimeLimitExceeded
 
-    from messaging import notifications
-    from messaging.tasks import deliver_notifications
+    from notifications import delivery as notifications
+    from notifications.tasks import deliver_notifications
 
     with time_machine.travel(OPEN_AT, tick=False):
         for i in range(3):
@@ -224,11 +218,11 @@ def test_a_sweep_out_of_task_time_stops_at_once_and_leaves_its_chunk_whole(world
         due = [dispute_in(world, "awaiting_seller", number=f"L-{i}") for i in range(3)]
     real_run_clocks, seen = sweeps.run_clocks, []
 
-    def time_runs_out_on_the_second(dispute, *, now):
+    def time_runs_out_on_the_second(dispute, *, now, writes):
         seen.append(dispute.pk)
         if len(seen) == 2:
             raise SoftTimeLimitExceeded()
-        real_run_clocks(dispute, now=now)
+        real_run_clocks(dispute, now=now, writes=writes)
 
     monkeypatch.setattr(sweeps, "run_clocks", time_runs_out_on_the_second)
     monkeypatch.setattr(sweeps, "catch_up", lambda *args, **kwargs: pytest.fail("no row-by-row retry on borrowed time"))

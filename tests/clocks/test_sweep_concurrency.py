@@ -9,7 +9,7 @@ from django.db import connection
 
 from disputes.models import DisputeEvent, Refund
 from disputes.tasks import run_all_sweeps
-from messaging.models import Notification
+from notifications.models import Notification
 from tests.disputes.helpers import OPEN_AT, dispute_in
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from disputes.models import Dispute
-from disputes.services import dispute_action, dispute_open
+from disputes.services import dispute_act_by, dispute_open
 from orders.models import Carrier
 from tests.factories import make_order
 
@@ -33,16 +33,16 @@ def dispute_in(world, state: str, *, number="D-1", received=False) -> Dispute:
     """A dispute in `state`, reached by the actions a buyer, a seller and the team would take."""
     if state == "cancelled":
         dispute = open_dispute(world, number=number)
-        return dispute_action(user=world.alice, dispute=dispute, action="cancel")
+        return dispute_act_by(user=world.alice, dispute=dispute, action="cancel")
     dispute = open_dispute(
         world, number=number, return_item=state in ("awaiting_return", "return_in_transit"), received=received
     )
     if state == "awaiting_seller":
         return dispute
     if state in ("awaiting_return", "return_in_transit"):
-        dispute = dispute_action(user=world.carol, dispute=dispute, action="accept")
+        dispute = dispute_act_by(user=world.carol, dispute=dispute, action="accept")
         if state == "return_in_transit":
-            dispute = dispute_action(
+            dispute = dispute_act_by(
                 user=world.alice,
                 dispute=dispute,
                 action="return_shipment",
@@ -51,15 +51,15 @@ def dispute_in(world, state: str, *, number="D-1", received=False) -> Dispute:
             )
         return dispute
     if state == "resolved":
-        return dispute_action(user=world.carol, dispute=dispute, action="accept")
-    dispute = dispute_action(
+        return dispute_act_by(user=world.carol, dispute=dispute, action="accept")
+    dispute = dispute_act_by(
         user=world.carol, dispute=dispute, action="propose", refund_amount=Decimal("30.00"), note="Half?"
     )
     if state == "awaiting_buyer":
         return dispute
-    dispute = dispute_action(user=world.alice, dispute=dispute, action="escalate", note="No.")
+    dispute = dispute_act_by(user=world.alice, dispute=dispute, action="escalate", note="No.")
     if state == "escalated":
         return dispute
-    dispute = dispute_action(user=world.erin, dispute=dispute, action="claim")
+    dispute = dispute_act_by(user=world.erin, dispute=dispute, action="claim")
     assert state == "under_review", state
     return dispute

@@ -7,10 +7,11 @@ import pytest
 import time_machine
 from django.conf import settings
 
+from disputes.engine import _set_clocks
 from disputes.models import CLOCK_STATES, Party, State
 from disputes.selectors import default_outcome
 from disputes.states import AWAITING, CLOCKS, NEGOTIATING, clock_for
-from disputes.workflow import TRANSITIONS, _set_clocks, clock_transition
+from disputes.workflow import TRANSITIONS, clock_transition
 from tests.disputes.helpers import OPEN_AT, dispute_in
 
 
@@ -93,7 +94,7 @@ def test_opening_is_a_row_of_the_table_and_starts_both_negotiation_clocks(world)
 @pytest.mark.django_db
 def test_an_effect_that_leads_outside_its_rows_targets_raises(world, monkeypatch):
     from disputes import workflow
-    from disputes.services import dispute_action
+    from disputes.services import dispute_act_by
 
     with time_machine.travel(OPEN_AT, tick=False):
         dispute = dispute_in(world, "awaiting_seller")
@@ -101,6 +102,6 @@ def test_an_effect_that_leads_outside_its_rows_targets_raises(world, monkeypatch
         broken = workflow.Transition("reject", row.sources, row.party, row.targets, lambda d, **_: State.RESOLVED)
         monkeypatch.setattr(workflow, "TRANSITIONS", [broken, *[t for t in TRANSITIONS if t is not row]])
         with pytest.raises(RuntimeError, match="led to resolved"):
-            dispute_action(user=world.carol, dispute=dispute, action="reject", note="no")
+            dispute_act_by(user=world.carol, dispute=dispute, action="reject", note="no")
     dispute.refresh_from_db()
     assert dispute.state == "awaiting_seller" and dispute.refunded_amount == Decimal("0.00")

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from config.errors import RuleViolation
+from core.errors import RuleViolation
 from disputes import invariants
 from disputes.tasks import run_all_sweeps
 from orders.models import OrderStatus

@@ -131,3 +131,12 @@ def test_only_the_buyer_opens(world, order):
 def test_not_received_cannot_come_with_a_received_item(world, order):
     response = open_at(world, OPEN_AT, {**BODY, "item_received": True})
     assert response.status_code == 400
+
+
+def test_every_return_reason_but_a_change_of_mind_is_a_reason_to_open_a_dispute():
+    from disputes.models import Reason
+    from sellers.models import ReturnReason
+
+    assert Reason.values == ["not_received", *(r for r in ReturnReason.values if r != "changed_mind")]
+    assert dict(Reason.choices)["damaged"] == dict(ReturnReason.choices)["damaged"] == "Arrived damaged"
+    assert Reason.NOT_RECEIVED == "not_received" and Reason.NOT_RECEIVED.label == "Item not received"

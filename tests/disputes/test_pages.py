@@ -30,8 +30,11 @@ def test_the_seller_never_sees_open_a_dispute(client, world):
     make_order(buyer=world.alice, store=world.carols, number="P-1", shipped_at=SHIPPED)
     client.force_login(world.carol)
     with time_machine.travel(OPEN_AT, tick=False):
-        assert "Open a dispute" not in client.get("/orders/P-1/").content.decode()
-        assert client.get("/orders/P-1/dispute/new/").status_code == 404
+        page = client.get("/orders/P-1/")  # the seller sees the order, inside the window...
+        assert page.status_code == 200 and "A dispute can be opened until" in page.content.decode()
+        assert "Open a dispute" not in page.content.decode()  # ...but is never offered to open one
+        # A party acting in a role it does not have (a seller opening): 409, not 403 or 404 (docs/rules.md §6).
+        assert client.get("/orders/P-1/dispute/new/").status_code == 409
 
 
 def test_open_form_shows_field_errors_and_keeps_nothing(client, world):
@@ -128,15 +131,15 @@ def test_the_open_form_puts_a_return_of_an_item_never_received_on_the_return_fie
 def test_an_appealed_ruling_offers_no_cancel_and_the_page_shows_what_is_left(client, world):
     from decimal import Decimal
 
-    from disputes.services import dispute_action
+    from disputes.services import dispute_act_by
     from tests.factories import team_member
 
     team_member("frank")
     with time_machine.travel(OPEN_AT, tick=False):
         dispute = dispute_in(world, "under_review")
-        dispute_action(user=world.erin, dispute=dispute, action="ruling", outcome="partial_refund",
+        dispute_act_by(user=world.erin, dispute=dispute, action="ruling", outcome="partial_refund",
                        refund_amount=Decimal("30.00"), note="Most of it.")  # fmt: skip
-        dispute_action(user=world.carol, dispute=dispute, action="appeal", note="Delivered.")
+        dispute_act_by(user=world.carol, dispute=dispute, action="appeal", note="Delivered.")
         client.force_login(world.alice)
         page = client.get(f"/disputes/{dispute.pk}/").content.decode()
         refused = client.post(f"/disputes/{dispute.pk}/cancel/", {"cancel-note": ""})
@@ -144,3 +147,35 @@ def test_an_appealed_ruling_offers_no_cancel_and_the_page_shows_what_is_left(cli
     assert "refunded so far 30.00 USD" in page and "left to refund 50.00 USD" in page
     assert refused.status_code == 400 and "appeal" in refused.content.decode()
     assert Dispute.objects.get(pk=dispute.pk).state == "escalated"
+
+
+def test_the_open_form_opens_the_dispute_and_goes_to_its_page(client, world):
+    make_order(buyer=world.alice, store=world.carols, number="P-3", shipped_at=SHIPPED)
+    client.force_login(world.alice)
+    with time_machine.travel(OPEN_AT, tick=False):
+        response = client.post(
+            "/orders/P-3/dispute/new/",
+            {"item_received": "no", "reason": "not_received", "refund_type": "full", "return_item": "no",
+             "description": "Never came."},
+        )  # fmt: skip
+        dispute = Dispute.objects.get()
+        assert response.status_code == 302 and response["Location"] == f"/disputes/{dispute.pk}/"
+        assert "Your dispute is open." in client.get(response["Location"]).content.decode()
+
+
+def test_evidence_from_the_page_is_added_and_a_bad_photo_is_refused_on_the_photo_field(client, world):
+    from messaging.models import Photo
+    from tests.messaging.images import jpeg_bytes, upload
+
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute = dispute_in(world, "awaiting_seller")
+        client.force_login(world.alice)
+        url = f"/disputes/{dispute.pk}/evidence/"
+        refused = client.post(url, {"evidence-note": "see", "evidence-images": [upload(b"not an image", "x.jpg")]})
+        assert refused.status_code == 400
+        assert "is not a JPEG, PNG, WebP or HEIC photo" in str(refused.context["evidence_form"].errors["images"])
+        assert not dispute.evidence.exists()
+        added = client.post(url, {"evidence-note": "see", "evidence-images": [upload(jpeg_bytes(), "x.jpg")]})
+        assert added.status_code == 302 and added["Location"] == f"/disputes/{dispute.pk}/#evidence"
+        assert "Evidence added." in client.get(added["Location"]).content.decode()
+    assert dispute.evidence.get().note == "see" and Photo.objects.count() == 1

@@ -13,10 +13,10 @@ from accounts.models import DISPUTE_TEAM_GROUP
 from disputes.models import Dispute, DisputeEvent, PendingRuling, Refund
 from disputes.review import ruling_approve, ruling_submit
 from disputes.routing import pick_reviewer
-from disputes.services import dispute_action
+from disputes.services import dispute_act_by
 from disputes.sweeps import sweep_clocks, sweep_routing
 from disputes.tasks import run_all_sweeps
-from messaging.models import Notification
+from notifications.models import Notification
 from orders.models import Carrier, Order
 from orders.services import carrier_set_window_days, order_record_shipment
 from tests.conftest import api_as
@@ -114,7 +114,7 @@ def test_a_seller_accepting_not_received_refunds_at_once_even_if_an_old_request_
 
 def test_after_a_refund_a_request_or_offer_asks_at_most_for_what_is_left_and_full_means_the_rest(world):
     first = open_dispute(world, number="M-1", total=FORTY)
-    dispute_action(user=world.alice, dispute=first, action="cancel")
+    dispute_act_by(user=world.alice, dispute=first, action="cancel")
     # A refund recorded on the order before this rule (a cancelled dispute that had paid 30.00).
     Refund.objects.create(dispute=first, order=first.order, resolution_number=1, amount=Decimal("30.00"),
                           currency="USD", gateway="local", gateway_reference="legacy", cause="agreement")  # fmt: skip
@@ -132,8 +132,10 @@ def test_after_a_refund_a_request_or_offer_asks_at_most_for_what_is_left_and_ful
     accepted = post(world.carol, second, "accept")
     assert accepted.json()["resolution"]["outcome"] == "full_refund"
     assert refunded("M-1") == [Decimal("10.00"), Decimal("30.00")]
-    # That dispute paid a refund, so it counts against reopening too.
-    assert open_api(world.alice, first.order).json()["code"] in ("dispute_exists", "reopen_limit")
+    # That dispute was resolved, which closes the order to new disputes (docs/rules.md: 409 dispute_exists,
+    # checked before the reopen limit).
+    again = open_api(world.alice, first.order)
+    assert again.status_code == 409 and again.json()["code"] == "dispute_exists"
 
 
 def test_a_ruling_names_the_buyers_total_and_pays_only_the_difference(world):

@@ -53,10 +53,12 @@ def test_a_ruling_refunds_and_records_the_note_both_parties_see(world):
     response = post(world.erin, dispute, "ruling", {"outcome": "partial_refund", "refund_amount": "20.00",
                                                      "note": "Photos show minor wear."})  # fmt: skip
     assert response.status_code == 200
-    seen_by_alice = api_as(world.alice).get(f"/api/disputes/{dispute.pk}/").json()
-    assert seen_by_alice["ruling"]["note"] == "Photos show minor wear."
-    assert seen_by_alice["resolution"]["cause"] == "ruling"
-    assert "assignee" not in seen_by_alice
+    assert Refund.objects.get(dispute=dispute).amount == Decimal("20.00")
+    for party in (world.alice, world.carol):
+        seen = api_as(party).get(f"/api/disputes/{dispute.pk}/").json()
+        assert seen["ruling"]["note"] == "Photos show minor wear.", party.username
+        assert seen["resolution"]["cause"] == "ruling"
+        assert "assignee" not in seen
     assert api_as(world.erin).get(f"/api/disputes/{dispute.pk}/").json()["assignee"] == "erin"
 
 
@@ -64,7 +66,9 @@ def test_return_and_refund_ruling_sends_the_item_back_first(world):
     dispute = dispute_in(world, "escalated", received=True)
     response = post(world.erin, dispute, "ruling", {"outcome": "return_and_refund", "note": "Send it back."})
     assert response.json()["state"] == "awaiting_return"
+    assert not Refund.objects.exists()  # no money until the seller has the item back
     post(world.alice, dispute, "return-shipment", {"carrier": "dhl", "tracking_number": "R1"})
+    assert not Refund.objects.exists()
     done = post(world.carol, dispute, "return-received", {"condition": "ok"})
     assert done.json()["resolution"]["cause"] == "ruling"
     assert Refund.objects.get().amount == Decimal("80.00")

@@ -1,4 +1,4 @@
-"""The dispute workflow as a state machine (DESIGN.md §2-3, docs/disputes.md).
+"""The dispute workflow as a state machine (docs/rules.md §2-3, docs/disputes.md).
 
 Hypothesis plays the buyers, the sellers, the dispute team, the platform, staff and the clock
 against the real services on PostgreSQL, in any order, sending every action whether or not it is
@@ -39,11 +39,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from accounts.models import User
-from config.errors import RuleViolation
+from core.errors import RuleViolation
 from disputes import invariants
 from disputes.models import Dispute, DisputeEvent, PendingRuling, Refund, State
 from disputes.review import ruling_approve, ruling_submit
-from disputes.services import dispute_action, dispute_open
+from disputes.services import dispute_act_by, dispute_open
 from disputes.tasks import run_all_sweeps
 from orders import services as order_services
 from orders.models import Carrier, Order, OrderStatus
@@ -317,7 +317,7 @@ def acts(kind: str, number: str, who: str, action: str, *, amount: str = "", **p
         payload["refund_amount"] = money(dispute.order, amount)
     parties = {"buyer": dispute.order.buyer_id, "seller": dispute.order.store.owner_id}
     user = User.objects.get(pk=parties[who]) if who in parties else person(who)
-    return attempt(kind, lambda: dispute_action(user=user, dispute=dispute, action=action, **payload))
+    return attempt(kind, lambda: dispute_act_by(user=user, dispute=dispute, action=action, **payload))
 
 
 def rules(kind: str, number: str, member: str, outcome: str, amount: str) -> None:

@@ -3,8 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
-from messaging.models import Notification
-from messaging.notifications import notify
+from notifications.models import Notification
+from notifications.services import notify
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

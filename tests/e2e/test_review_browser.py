@@ -8,7 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from disputes.models import Refund
-from disputes.services import dispute_action, dispute_open, evidence_add
+from disputes.services import dispute_act_by, dispute_open, evidence_add
 from tests.factories import make_order
 from tests.messaging.images import jpeg_bytes, upload
 
@@ -22,8 +22,8 @@ def test_erin_rules_a_partial_refund_and_alice_sees_it(browser, live_server, sig
     dispute = dispute_open(buyer=world.alice, order=order, reason="damaged", item_received=True, refund_type="full",
                            description="Cracked.", uploads=[upload(jpeg_bytes(color="red"))])  # fmt: skip
     evidence_add(author=world.carol, dispute=dispute, note="Packed safely.", uploads=[upload(jpeg_bytes(color="blue"))])
-    dispute = dispute_action(user=world.carol, dispute=dispute, action="reject", note="It left intact.")
-    dispute = dispute_action(user=world.alice, dispute=dispute, action="escalate", note="Please decide.")
+    dispute = dispute_act_by(user=world.carol, dispute=dispute, action="reject", note="It left intact.")
+    dispute = dispute_act_by(user=world.alice, dispute=dispute, action="escalate", note="Please decide.")
 
     erin = browser.new_page()
     erin.goto(f"{live_server.url}/admin/")

@@ -1,4 +1,4 @@
-"""Who may see and do what with an order, for every persona (API.md: 401 / 403 / 404)."""
+"""Who may see and do what with an order, for every persona (docs/rules.md §6: 401 / 403 / 404)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -59,6 +59,17 @@ def test_order_list_shows_each_role_its_own(world, order, who, expected_numbers)
     body = response.json()
     assert set(body) >= {"count", "next", "previous", "results"}
     assert {o["number"] for o in body["results"]} == expected_numbers
+
+
+def test_a_list_row_has_the_orders_fields_but_its_details_in_the_same_order(world, order):
+    row = api_as(world.alice).get("/api/orders/").json()["results"][0]
+    detail = api_as(world.alice).get("/api/orders/A-1/").json()
+    assert list(row) == [
+        "number", "status", "buyer", "seller", "store", "carrier", "carrier_detail", "total", "currency",
+        "placed_at", "ship_by", "shipped_at", "delivered_at", "dispute", "dispute_window",
+    ]  # fmt: skip
+    assert list(row) == [name for name in detail if name in row]
+    assert {"items", "extension_requests", "return_policy", "tracking_number"} <= set(detail) - set(row)
 
 
 def test_order_list_requires_sign_in(world, order):

@@ -76,7 +76,8 @@ def test_seller_grants_from_the_page_and_sees_a_form_error_for_bad_days(client, 
         assert bad.status_code == 400
         assert "greater than or equal to 1" in bad.content.decode()
         good = client.post("/orders/E-1/extension/grant/", {"days": "5"})
-        assert good.status_code == 302
+        assert good.status_code == 302 and good["Location"] == "/orders/E-1/"
+        assert "The buyer&#x27;s protection was extended." in client.get(good["Location"]).content.decode()
     order.refresh_from_db()
     assert order.extension_days == 5
 
@@ -88,3 +89,12 @@ def test_buyer_asks_from_the_page_and_a_closed_window_says_why(client, world, or
     assert response.status_code == 400
     assert "closed on" in response.content.decode()
     assert not ExtensionRequest.objects.exists()
+
+
+def test_buyer_asks_from_the_page_and_comes_back_to_the_order(client, world, order):
+    client.force_login(world.alice)
+    with time_machine.travel(SHIPPED + timedelta(days=10), tick=False):
+        response = client.post("/orders/E-1/extension/", {"days": "5", "note": "Away"})
+        assert response.status_code == 302 and response["Location"] == "/orders/E-1/"
+        assert "Your request was sent to the seller." in client.get(response["Location"]).content.decode()
+    assert ExtensionRequest.objects.get(order=order).note == "Away"

@@ -1,4 +1,4 @@
-"""The platform pushes orders, shipments and deliveries in (API.md, Platform integration)."""
+"""The platform pushes orders, shipments and deliveries in (docs/rules.md §6, Platform integration)."""
 
 from datetime import UTC, datetime
 

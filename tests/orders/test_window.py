@@ -1,4 +1,4 @@
-"""The dispute window at every boundary, for each carrier group (DESIGN.md §2)."""
+"""The dispute window at every boundary, for each carrier group (docs/rules.md §2)."""
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -96,7 +96,10 @@ class TestTimeZones:
         # US clocks spring forward on 8 March 2026, inside this window.
         shipped = datetime(2026, 3, 1, 12, 0, tzinfo=ZoneInfo("America/New_York"))
         window = dispute_window(shipped_at=shipped, ship_by=SHIP_BY, window_days=23, now=shipped)
-        assert window.closes_at - shipped == timedelta(days=23)
+        # Subtracting two times of the same zone compares wall clocks and would hide a lost hour:
+        # compare instants. 12:00 EST is 17:00 UTC; 23 days of 24 hours later is 17:00 UTC (13:00 EDT).
+        assert window.closes_at.astimezone(UTC) - shipped.astimezone(UTC) == timedelta(days=23)
+        assert window.closes_at == datetime(2026, 3, 24, 17, 0, tzinfo=UTC)
 
     def test_naive_datetimes_are_refused(self):
         with pytest.raises(ValueError, match="timezone-aware"):

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from disputes.models import Dispute, DisputeEvent, EvidenceRequest, PendingRuling, Refund
-from disputes.services import dispute_action
+from disputes.services import dispute_act_by
 from tests.conftest import api_as
 from tests.disputes.helpers import OPEN_AT, dispute_in, open_dispute
 from tests.factories import UserFactory, team_member
@@ -30,15 +30,15 @@ def queue_ids(client, query=""):
 
 def escalate(world, number, *, amount=None, total=Decimal("80.00")):
     dispute = open_dispute(world, number=number, total=total)
-    dispute = dispute_action(user=world.carol, dispute=dispute, action="reject", note="No.")
-    return dispute_action(user=world.alice, dispute=dispute, action="escalate", note="Please decide.")
+    dispute = dispute_act_by(user=world.carol, dispute=dispute, action="reject", note="No.")
+    return dispute_act_by(user=world.alice, dispute=dispute, action="escalate", note="Please decide.")
 
 
 def test_the_queue_lists_escalated_and_under_review_disputes_by_ruling_deadline(client, world, clock):
     first = escalate(world, "Q-1")
     clock.shift(timedelta(hours=2))
     second = escalate(world, "Q-2")
-    dispute_action(user=world.erin, dispute=second, action="claim")
+    dispute_act_by(user=world.erin, dispute=second, action="claim")
     dispute_in(world, "awaiting_seller", number="Q-3")  # not in the queue
     client.force_login(world.erin)
     assert queue_ids(client) == [first.pk, second.pk]
@@ -47,9 +47,9 @@ def test_the_queue_lists_escalated_and_under_review_disputes_by_ruling_deadline(
 def test_queue_filters(client, world, clock):
     frank = team_member("frank")
     mine = escalate(world, "F-1")
-    dispute_action(user=world.erin, dispute=mine, action="claim")
+    dispute_act_by(user=world.erin, dispute=mine, action="claim")
     franks = escalate(world, "F-2")
-    dispute_action(user=frank, dispute=franks, action="claim")
+    dispute_act_by(user=frank, dispute=franks, action="claim")
     unassigned = escalate(world, "F-3", total=Decimal("900.00"))
     client.force_login(world.erin)
     assert queue_ids(client, "who=mine") == [mine.pk]
@@ -167,7 +167,8 @@ def test_staff_outside_the_team_cannot_rule_or_use_the_queue(client, world):
     assert client.get(f"{QUEUE}dashboard/").status_code == 403
     response = api_as(outsider).post(f"/api/disputes/{dispute.pk}/ruling/", {"outcome": "no_refund", "note": "x"},
                                      format="json")  # fmt: skip
-    assert response.status_code in (403, 404)
+    # Not a party and not the team: to this account the dispute does not exist (docs/rules.md §6: 404, never leak).
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
     assert Dispute.objects.get(pk=dispute.pk).state == "escalated"
 
 
@@ -190,7 +191,7 @@ def test_the_team_group_holds_exactly_its_permissions(world):
 def test_dashboard_shows_queue_load_and_store_rates(client, world, clock):
     frank = team_member("frank")
     dispute = escalate(world, "D-9")
-    dispute_action(user=frank, dispute=dispute, action="claim")
+    dispute_act_by(user=frank, dispute=dispute, action="claim")
     client.force_login(world.erin)
     response = client.get(f"{QUEUE}dashboard/")
     assert response.status_code == 200

@@ -174,4 +174,6 @@ def test_a_request_django_refuses_early_answers_in_the_api_error_shape(world, se
     order = make_order(buyer=world.alice, store=world.carols, number="B-1", shipped_at=SHIPPED)
     files = [SimpleUploadedFile(f"{n}.jpg", b"x", content_type="image/jpeg") for n in range(3)]
     response = api_as(world.alice).post(f"/api/orders/{order.number}/messages/", {"images": files})
-    assert response.status_code == 400 and response.json()["code"] in ("bad_request", "invalid")
+    # docs/rules.md: refused before any view (too many file parts) is 400 bad_request.
+    assert response.status_code == 400 and response.json()["code"] == "bad_request"
+    assert response.json()["detail"]

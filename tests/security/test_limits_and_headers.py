@@ -64,6 +64,15 @@ def test_evidence_and_dispute_openings_are_limited_on_the_pages_too(client, worl
         for _ in range(2):
             client.post(f"/disputes/{dispute.pk}/evidence/", {"evidence-note": "more"})
         page = client.post(f"/disputes/{dispute.pk}/evidence/", {"evidence-note": "more"})
+        assert page.status_code == 429 and "try again in" in page.content.decode()
+        # Opening a dispute from the order page: two tries an hour (the first opens it, the second is
+        # refused as a dispute that exists), then the limit.
+        make_order(buyer=world.alice, store=world.carols, number="L-2", shipped_at=SHIPPED)
+        form = {"item_received": "no", "reason": "not_received", "refund_type": "full", "return_item": "no",
+                "description": "Never came."}  # fmt: skip
+        assert client.post("/orders/L-2/dispute/new/", form).status_code == 302
+        assert client.post("/orders/L-2/dispute/new/", form).status_code == 400
+        page = client.post("/orders/L-2/dispute/new/", form)
     assert page.status_code == 429 and "try again in" in page.content.decode()
 
 

@@ -147,6 +147,8 @@ def test_a_session_with_only_the_password_reaches_no_api_and_no_admin(client, wo
     client.post("/accounts/login/", {"username": "erin", "password": "demo"})  # no authenticator yet
     refused = client.get("/api/disputes/")
     assert refused.status_code == 401 and refused.json()["code"] == "otp_required"
+    admin = client.get("/admin/disputes/reviewqueueitem/")
+    assert admin.status_code == 302 and admin["Location"].startswith("/accounts/two-step/")
 
 
 def test_every_staff_account_must_use_two_step_not_only_the_team(client, world, required):

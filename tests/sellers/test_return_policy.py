@@ -71,6 +71,29 @@ def test_policy_page_saves_and_shows_field_errors(client, world):
     assert "needs a return address" in body
     data.update(return_days="20", address_line1="1 Road", address_city="Shenzhen", address_country="cn")
     response = client.post("/seller/policy/", data)
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"] == "/seller/policy/?store=carols-gadgets"
+    assert "Your return policy was saved." in client.get(response["Location"]).content.decode()
     policy = ReturnPolicy.objects.get(store=world.carols)
     assert policy.return_days == 20 and policy.covered_reasons == ["damaged"] and policy.address_country == "CN"
+
+
+def test_the_policy_form_edits_every_editable_field_in_order():
+    from sellers.forms import ReturnPolicyForm
+
+    assert list(ReturnPolicyForm().fields) == [
+        "accepts_returns", "return_days", "covered_reasons", "change_of_mind_shipping_payer",
+        "defective_shipping_payer", "wrong_item_shipping_payer", "free_returns", "refund_without_return",
+        "condition_rules", "address_name", "address_line1", "address_line2", "address_city",
+        "address_postal_code", "address_country", "notes",
+    ]  # fmt: skip
+
+
+def test_the_service_changes_only_the_fields_an_owner_edits(world):
+    from sellers.services import return_policy_update
+
+    with pytest.raises(ValueError, match="store_id"):
+        return_policy_update(actor=world.carol, store=world.carols, store_id=world.daves.pk)
+    with pytest.raises(ValueError, match="updated_at"):
+        return_policy_update(actor=world.carol, store=world.carols, updated_at=datetime(2026, 1, 1, tzinfo=UTC))
+    policy = return_policy_update(actor=world.carol, store=world.carols, address_city="Shenzhen", notes="Hi")
+    assert policy.return_address["city"] == "Shenzhen" and policy.snapshot()["notes"] == "Hi"

@@ -1,6 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
-from orders.demo import PASSWORD, PEOPLE, refusal, seed_demo
+from disputes.demo import seed_disputes
+from messaging.demo import seed_messages
+from orders.demo import PASSWORD, PEOPLE, refusal, seed_orders
 
 
 class Command(BaseCommand):
@@ -10,7 +13,11 @@ class Command(BaseCommand):
         why = refusal()
         if why:
             raise CommandError(why)
-        counts = seed_demo()
+        # Each app seeds its own part, lowest first: the disputes stand on the orders and messages.
+        with transaction.atomic():
+            counts = seed_orders()
+            seed_messages()
+            seed_disputes()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {counts}"))
         logins = ", ".join(p[0] for p in PEOPLE)
         self.stdout.write(f"Demo logins (password for all: {PASSWORD}): {logins}")

@@ -1,0 +1,241 @@
+"""What each row of the workflow table does (its effect) and what may refuse it (its guard).
+
+An effect gets the `Step` (the dispute, locked; who acts, as which party, when; and the writer its
+writes go to) and, as keyword arguments, exactly what that action takes: a key it does not name is a
+TypeError, not silently dropped. It changes the dispute in memory and returns the new state; the
+engine (`disputes.workflow`) checks that state against the table, sets the clocks and saves.
+A guard gets the Step and returns why the action is refused now, or None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from accounts import roles
+from accounts.models import User
+from core.errors import RuleViolation
+from disputes.models import Cause, Dispute, Party, Proposal, ReturnCondition, State
+from disputes.payments import refunded_so_far
+from disputes.terms import (
+    ZERO,
+    agree,
+    check_amount,
+    propose,
+    refuse_return_of,
+    resolve,
+    ruling_target,
+)
+from disputes.writes import Writes
+
+S = State
+
+
+@dataclass(frozen=True)
+class Step:
+    dispute: Dispute
+    party: Party
+    actor: User | None
+    now: datetime
+    note: str = ""  # every person's action may carry one; a rejection must
+    writes: Writes | None = None  # None only where guards alone are asked (buttons, refusals)
+
+
+# --- the parties' moves --------------------------------------------------------------------------
+
+
+def opens(step: Step, *, reason: str, refund_amount: str, return_item: bool) -> State:
+    return S.AWAITING_SELLER  # the request itself is the opening's Proposal (disputes.services)
+
+
+def seller_accepts(step: Step) -> State:
+    request = step.writes.buyer_request(step.dispute)
+    return agree(step.dispute, amount=request.refund_amount, return_item=request.return_item, cause=Cause.AGREEMENT,
+                 now=step.now, writes=step.writes)  # fmt: skip
+
+
+def seller_rejects(step: Step) -> State:
+    if not step.note.strip():
+        raise RuleViolation("invalid", _("Say why you reject the request."), status=400)
+    propose(step.dispute, party=Party.SELLER, kind=Proposal.Kind.REJECTION, actor=step.actor, note=step.note,
+            now=step.now)  # fmt: skip
+    return S.AWAITING_BUYER
+
+
+def seller_counters(step: Step, *, refund_amount: Decimal | None = None, return_item: bool = False) -> State:
+    amount = check_amount(step.dispute, refund_amount)
+    refuse_return_of(step.dispute, return_item)
+    propose(step.dispute, party=Party.SELLER, kind=Proposal.Kind.COUNTER, actor=step.actor, amount=amount,
+            return_item=return_item, note=step.note, now=step.now)  # fmt: skip
+    return S.AWAITING_BUYER
+
+
+def buyer_accepts(step: Step) -> State:
+    offer = step.writes.standing_offer(step.dispute)
+    return agree(step.dispute, amount=offer.refund_amount, return_item=offer.return_item, cause=Cause.AGREEMENT,
+                 now=step.now, writes=step.writes)  # fmt: skip
+
+
+def buyer_modifies(step: Step, *, refund_amount: Decimal | None = None, return_item: bool = False) -> State:
+    amount = check_amount(step.dispute, refund_amount)
+    refuse_return_of(step.dispute, return_item)
+    propose(step.dispute, party=Party.BUYER, kind=Proposal.Kind.MODIFICATION, actor=step.actor, amount=amount,
+            return_item=return_item, note=step.note, now=step.now)  # fmt: skip
+    return S.AWAITING_SELLER
+
+
+def escalates(step: Step) -> State:
+    step.dispute.escalated_at = step.now
+    return S.ESCALATED
+
+
+def cancels(step: Step) -> State:
+    return S.CANCELLED
+
+
+def buyer_ships_return(step: Step, *, carrier=None, tracking_number: str = "") -> State:
+    if carrier is None or not (tracking_number or "").strip():
+        raise RuleViolation("invalid", _("Give the return's carrier and tracking number."), status=400)
+    dispute = step.dispute
+    dispute.return_carrier = carrier
+    dispute.return_tracking_number = tracking_number.strip()
+    dispute.return_shipped_at = step.now
+    return S.RETURN_IN_TRANSIT
+
+
+def seller_confirms_return(step: Step, *, condition: str | None = None) -> State:
+    dispute = step.dispute
+    if condition not in ReturnCondition.values:
+        raise RuleViolation("invalid", _("Give the condition: ok, damaged, empty or different."), status=400)
+    dispute.return_condition = condition
+    if condition == ReturnCondition.OK:
+        return resolve(dispute, amount=dispute.agreed_refund_amount or ZERO, cause=dispute.agreed_cause,
+                       now=step.now, writes=step.writes)  # fmt: skip
+    dispute.escalated_at = step.now
+    return S.ESCALATED
+
+
+def appeals(step: Step) -> State:
+    dispute = step.dispute
+    if step.party == Party.BUYER:
+        dispute.buyer_appealed = True
+    else:
+        dispute.seller_appealed = True
+    dispute.excluded_reviewer = dispute.ruled_by
+    dispute.assignee = None
+    dispute.escalated_at = step.now
+    return S.ESCALATED
+
+
+# --- the team's moves ----------------------------------------------------------------------------
+
+
+def team_claims(step: Step) -> State:
+    step.dispute.assignee = step.actor
+    step.dispute.assigned_at = step.now
+    return S.UNDER_REVIEW
+
+
+def team_assigns(step: Step, *, member: User | None = None) -> State:
+    from disputes.routing import is_available_reviewer
+
+    if member is None or not roles.is_dispute_team(member):
+        raise RuleViolation("invalid", _("Choose an active member of the dispute team."), status=400)
+    if not is_available_reviewer(member, step.dispute):
+        raise RuleViolation(
+            "invalid_state",
+            _("%(name)s may not review this dispute: a party to the order, or the member whose ruling is appealed.")
+            % {"name": member.username},
+        )
+    step.dispute.assignee = member
+    step.dispute.assigned_at = step.now
+    return S.UNDER_REVIEW
+
+
+def team_rules(step: Step, *, outcome: str | None = None, refund_amount=None, approved_by: User | None = None) -> State:
+    dispute, actor, now = step.dispute, step.actor, step.now
+    target, return_item = ruling_target(dispute, outcome=outcome, refund_amount=refund_amount)
+    if target > settings.RULING_APPROVAL_THRESHOLD and approved_by is None:
+        raise RuleViolation(
+            "approval_required",
+            _("A ruling above %(limit)s %(cur)s needs a second team member's approval.")
+            % {"limit": settings.RULING_APPROVAL_THRESHOLD, "cur": dispute.order.currency},
+        )
+    if approved_by is not None:
+        from disputes.routing import is_available_reviewer
+
+        if approved_by.pk == actor.pk or not is_available_reviewer(approved_by, dispute):
+            raise RuleViolation(
+                "invalid_state",
+                _(
+                    "The second approval must come from another team member who is not a party to the order "
+                    "and did not make the ruling under appeal."
+                ),
+            )
+    if dispute.assignee_id and dispute.assignee_id != actor.pk:
+        dispute._handover_from = dispute.assignee.username  # recorded in the event
+    if dispute.assignee_id != actor.pk:
+        dispute.assigned_at = now
+    dispute.assignee = actor
+    dispute.ruled_by = actor
+    dispute.ruled_at = now
+    dispute.ruling_note = step.note
+    extra = target - refunded_so_far(dispute.order)
+    if return_item:
+        dispute.agreed_refund_amount = extra
+        dispute.agreed_cause = Cause.RULING
+        return S.AWAITING_RETURN
+    return resolve(dispute, amount=extra, cause=Cause.RULING, now=now, writes=step.writes)
+
+
+def team_takes_over(step: Step) -> State:
+    step.dispute.escalated_at = step.now
+    return S.ESCALATED
+
+
+# --- the system's moves: routing, and the clocks running out -------------------------------------
+
+
+def system_assigns(step: Step) -> State:
+    from disputes.routing import pick_reviewer
+
+    reviewer = pick_reviewer(step.dispute)
+    if reviewer is None:
+        raise RuleViolation("no_reviewer", _("No dispute-team member is available to take this dispute."))
+    step.dispute.assignee = reviewer
+    step.dispute.assigned_at = step.now
+    return S.UNDER_REVIEW
+
+
+def releases(step: Step) -> State:
+    dispute = step.dispute
+    dispute._handover_from = dispute.assignee.username if dispute.assignee else None
+    dispute.assignee = None
+    return S.ESCALATED
+
+
+def seller_silence(step: Step) -> State:
+    request = step.writes.buyer_request(step.dispute)
+    return agree(step.dispute, amount=request.refund_amount, return_item=request.return_item,
+                 cause=Cause.SELLER_TIMEOUT, now=step.now, writes=step.writes)  # fmt: skip
+
+
+def buyer_silence(step: Step) -> State:
+    offer = step.writes.standing_offer(step.dispute)
+    if offer is None:
+        return resolve(step.dispute, amount=ZERO, cause=Cause.BUYER_TIMEOUT, now=step.now, writes=step.writes)
+    return agree(step.dispute, amount=offer.refund_amount, return_item=offer.return_item, cause=Cause.BUYER_TIMEOUT,
+                 now=step.now, writes=step.writes)  # fmt: skip
+
+
+def return_not_shipped(step: Step) -> State:
+    return resolve(step.dispute, amount=ZERO, cause=Cause.RETURN_NOT_SHIPPED, now=step.now, writes=step.writes)
+
+
+def return_not_confirmed(step: Step) -> State:
+    return resolve(step.dispute, amount=step.dispute.agreed_refund_amount or ZERO, cause=Cause.RETURN_NOT_CONFIRMED,
+                   now=step.now, writes=step.writes)  # fmt: skip

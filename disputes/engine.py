@@ -1,0 +1,233 @@
+"""The engine that runs the workflow table (disputes/workflow.py): one transition at a time, on a
+locked row, in one transaction; the clocks that have run out; and setting a dispute aside for a
+person when a clock cannot run."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from core.errors import RuleViolation
+from disputes.effects import Step
+from disputes.models import Dispute, DisputeEvent, Party, PendingRuling, State
+from disputes.states import CLOCKS, DEADLINE_COLUMNS, NEW, WITH_TEAM
+from disputes.workflow import TRANSITIONS, Transition, allowed_actions, transitions_for
+from disputes.writes import Writes
+
+audit_log = logging.getLogger("dispute_desk.audit")
+log = logging.getLogger("dispute_desk.sweeps")
+
+S = State
+# A dispute set aside (a clock or routing step failed) is tried again this long after.
+RETRY_AFTER = timedelta(hours=1)
+
+
+def _set_clocks(dispute: Dispute, *, from_state: str, now: datetime) -> None:
+    """Each deadline column follows CLOCKS: a clock starts when the dispute enters its states
+    from outside them, keeps running while it moves within them, and is cleared when it leaves."""
+    for column in DEADLINE_COLUMNS:
+        clock = next((c for c in CLOCKS if c.column == column and dispute.state in c.states), None)
+        if clock is None:
+            setattr(dispute, column, None)
+        elif from_state not in clock.states or getattr(dispute, column) is None:
+            setattr(dispute, column, now + clock.length)
+
+
+def _invalid(dispute: Dispute, party: Party, action: str, now) -> RuleViolation:
+    options = [t.action for t in allowed_actions(dispute, party, now=now)]
+    state = State(dispute.state).label
+    if options:
+        detail = _("The dispute is now: %(state)s. You can: %(options)s.") % {
+            "state": state,
+            "options": ", ".join(options),
+        }
+    else:
+        detail = _("The dispute is now: %(state)s. There is nothing for you to do at this point.") % {"state": state}
+    audit_log.info("dispute=%s refused action=%s party=%s state=%s", dispute.pk, action, party, dispute.state)
+    return RuleViolation("invalid_state", detail)
+
+
+def _withdraw_pending_rulings(dispute: Dispute, *, keep: int | None, action: str) -> None:
+    """A ruling waiting for a second approval is withdrawn when the dispute moves on (another
+    ruling, a cancel, an appeal, a return), and its proposer is told."""
+    from disputes.notices import tell_ruling_withdrawn
+
+    pending = list(
+        PendingRuling.objects.select_for_update()
+        .filter(dispute=dispute, status=PendingRuling.Status.PENDING)
+        .exclude(pk=keep)
+        .select_related("proposed_by")
+    )
+    for ruling in pending:
+        ruling.status = PendingRuling.Status.WITHDRAWN
+        ruling.decided_at = timezone.now()
+        ruling.save(update_fields=["status", "decided_at"])
+        tell_ruling_withdrawn(dispute, ruling, action=action)
+        audit_log.info("dispute=%s action=ruling_withdrawn pending=%s why=%s", dispute.pk, ruling.pk, action)
+
+
+def _apply(transition: Transition, step: Step, *, payload: dict, pending_ruling: int | None = None) -> None:
+    dispute = step.dispute
+    from_state = dispute.state
+    dispute.refund_issued = None  # set by refund_issue, for the notifications
+    new_state = transition.effect(step, **payload)
+    if new_state not in transition.targets:
+        # The table is the contract: an effect may not lead anywhere its row does not say.
+        raise RuntimeError(f"{transition.action} by {transition.party} led to {new_state}, not {transition.targets}")
+    dispute.state = new_state
+    _set_clocks(dispute, from_state=from_state, now=step.now)
+    # The dispute moved on: whatever set it aside is behind it.
+    dispute.set_aside_at, dispute.set_aside_reason, dispute.retry_at = None, "", None
+    step.writes.save_dispute(dispute)
+    if from_state in WITH_TEAM and (new_state not in WITH_TEAM or transition.action == "ruling"):
+        _withdraw_pending_rulings(dispute, keep=pending_ruling, action=transition.action)
+    event_payload = {k: str(v) if not isinstance(v, (str, int, bool, type(None))) else v for k, v in payload.items()}
+    if step.note:
+        event_payload["note"] = step.note
+    if pending_ruling is not None:
+        event_payload["pending_ruling"] = pending_ruling
+    if getattr(dispute, "_handover_from", None):
+        event_payload["handover_from"] = dispute._handover_from
+    if dispute.state == S.RESOLVED and from_state != S.RESOLVED:
+        event_payload.update(outcome=dispute.outcome, refund_amount=str(dispute.resolved_refund_amount),
+                             cause=dispute.cause)  # fmt: skip
+    if dispute.refund_issued is not None:
+        event_payload["refunded_now"] = str(dispute.refund_issued.amount)
+    event = DisputeEvent(
+        dispute=dispute,
+        actor=step.actor,
+        actor_party=transition.party,
+        action=transition.action,
+        from_state=from_state,
+        to_state=dispute.state,
+        payload=event_payload,
+        created_at=step.now,
+    )
+    event.refund = dispute.refund_issued
+    step.writes.save_event(dispute, event)  # notified now, or with the rest of a sweep's chunk
+    audit_log.info(
+        "dispute=%s action=%s party=%s actor=%s %s->%s",
+        dispute.pk,
+        transition.action,
+        transition.party,
+        step.actor.username if step.actor else "system",
+        from_state or "new",
+        dispute.state,
+    )
+
+
+def dispute_start(dispute: Dispute, *, actor: User, now: datetime, payload: dict) -> None:
+    """Opening is a row of the table like any other: the new dispute enters its first state,
+    its clocks start, and the event is written. The caller holds the order's lock."""
+    transition = next(t for t in TRANSITIONS if t.action == "open")
+    dispute.state = NEW
+    step = Step(dispute=dispute, party=Party.BUYER, actor=actor, now=now, writes=Writes())
+    _apply(transition, step, payload=payload)
+
+
+def catch_up(dispute_id: int, *, now=None) -> Dispute:
+    """Run every clock of this dispute that has already run out, as the system. Idempotent:
+    a clock that is not due, or was already acted on, does nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        dispute = (
+            Dispute.objects.select_for_update(of=("self",))
+            .select_related("order__buyer", "order__store__owner")
+            .get(pk=dispute_id)
+        )
+        run_clocks(dispute, now=now, writes=Writes())
+    return dispute
+
+
+def run_clocks(dispute: Dispute, *, now: datetime, writes: Writes) -> None:
+    """The clock transitions of one dispute, already locked by the caller (`catch_up`, or a sweep
+    acting on a chunk of locked rows with a gathering writer)."""
+    step = Step(dispute=dispute, party=Party.SYSTEM, actor=None, now=now, writes=writes)
+    for _round in range(5):  # one clock can lead to another (e.g. two overdue steps)
+        overdue = [t for t in transitions_for(dispute.state, Party.SYSTEM) if t.clock and t.guard(step) is None]
+        if not overdue:
+            break
+        # When two clocks have both run out, the one that ran out first decides.
+        due_now = min(overdue, key=lambda t: getattr(dispute, t.clock))
+        _apply(due_now, step, payload={})
+
+
+def dispute_set_aside(dispute_id: int, *, reason: str, now: datetime | None = None) -> bool:
+    """No clock fails forever: a dispute whose clock (or routing) step failed is set aside with the
+    reason and the time, shows in the review queue as needing a person, and is retried hourly and
+    on any team action. Every active team member and the superusers are alerted, once per setting
+    aside. Returns whether this call set it aside (False: already set aside, retry postponed)."""
+    from disputes.notices import alert_needs_person
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        dispute = Dispute.objects.select_for_update().select_related("order").get(pk=dispute_id)
+        first = dispute.set_aside_at is None
+        if first:
+            dispute.set_aside_at = now
+            dispute.set_aside_reason = reason[:2000]
+        dispute.retry_at = now + RETRY_AFTER
+        dispute.save(update_fields=["set_aside_at", "set_aside_reason", "retry_at", "updated_at"])
+        if first:
+            alert_needs_person(dispute, reason=reason)
+    log.warning("dispute=%s set aside (needs a person): %s", dispute_id, reason)
+    audit_log.info("dispute=%s action=set_aside why=%s", dispute_id, reason)
+    return first
+
+
+def dispute_transition(
+    *,
+    dispute: Dispute,
+    action: str,
+    party: Party,
+    actor: User | None,
+    note: str = "",
+    pending_ruling: int | None = None,
+    **payload,
+) -> Dispute:
+    """Run one row of the table: `action` on the dispute as the given `party` (a person's party is
+    worked out by `dispute_act_by`; the system's sweeps call this directly). The one way a dispute
+    changes state. `payload` is what the action's effect takes (disputes/effects.py), by name;
+    `pending_ruling` is the approved ruling that the ruling carries out (not withdrawn by it)."""
+    now = timezone.now()
+    if party != Party.SYSTEM:
+        # A deadline that has passed is enforced now, not only when the sweep comes by. If that
+        # clock fails, the dispute is set aside for the team, who may still act on it.
+        try:
+            catch_up(dispute.pk, now=now)
+        except Exception as error:
+            log.exception("dispute=%s clock failed while %s acted", dispute.pk, party)
+            dispute_set_aside(dispute.pk, reason=f"{type(error).__name__}: {error}", now=now)
+            if party != Party.TEAM:
+                raise RuleViolation(
+                    "needs_person",
+                    _(
+                        "This dispute is waiting for the dispute team to look at it; they have been told. "
+                        "Nothing you do now is lost: try again later or add evidence."
+                    ),
+                ) from None
+    with transaction.atomic():
+        # of=("self",): lock the dispute row only; the joined rows are read, not locked.
+        dispute = (
+            Dispute.objects.select_for_update(of=("self",))
+            .select_related("order__store", "assignee")
+            .get(pk=dispute.pk)
+        )
+        candidates = [t for t in transitions_for(dispute.state, party) if t.action == action]
+        if not candidates:
+            raise _invalid(dispute, party, action, now)
+        step = Step(dispute=dispute, party=party, actor=actor, now=now, note=(note or "").strip(), writes=Writes())
+        problems = []
+        for transition in candidates:
+            problem = transition.guard(step) if transition.guard else None
+            if problem is None:
+                break
+            problems.append(problem)
+        else:
+            audit_log.info("dispute=%s refused action=%s party=%s why=%s", dispute.pk, action, party, problems[0])
+            raise RuleViolation("invalid_state", problems[0])
+        _apply(transition, step, payload=payload, pending_ruling=pending_ruling)
+    return dispute

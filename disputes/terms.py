@@ -1,0 +1,176 @@
+"""What each side asks for, and what the order can still refund: the terms the workflow's effects
+settle on. Money is exact to the cent; no refund ever takes the order past what the buyer paid."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+
+from core.errors import RuleViolation
+from disputes.models import Dispute, Outcome, Party, Proposal, Reason, State
+from disputes.payments import refund_issue, refunded_so_far
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from disputes.writes import Writes
+
+ZERO = Decimal("0.00")
+
+
+def money(amount) -> Decimal:
+    return Decimal(amount).quantize(Decimal("0.01"))
+
+
+# --- returns -------------------------------------------------------------------------------------
+
+
+def return_possible(*, reason: str, item_received: bool) -> bool:
+    """An item that never arrived cannot be sent back: "not received" never asks for a return."""
+    return item_received and reason != Reason.NOT_RECEIVED
+
+
+def can_return(dispute: Dispute) -> bool:
+    return return_possible(reason=dispute.reason, item_received=dispute.item_received)
+
+
+def refuse_impossible_return(*, reason: str, item_received: bool, return_item) -> None:
+    """Opening, offers and rulings alike: asking for the item back when it never arrived is refused."""
+    if return_item and not return_possible(reason=reason, item_received=item_received):
+        raise RuleViolation(
+            "return_not_possible",
+            _("The item never arrived, so there is nothing to send back: ask for a refund only."),
+            status=400,
+        )
+
+
+def refuse_return_of(dispute: Dispute, return_item) -> None:
+    refuse_impossible_return(reason=dispute.reason, item_received=dispute.item_received, return_item=return_item)
+
+
+# --- what each side stands on --------------------------------------------------------------------
+
+
+def buyer_request(dispute: Dispute) -> Proposal:
+    """The buyer's latest word: the request as opened, or as last modified."""
+    return dispute.proposals.filter(party=Party.BUYER).order_by("-created_at", "-id").first()
+
+
+def standing_offer(dispute: Dispute) -> Proposal | None:
+    """The seller's counter-offer stands until the seller replaces it with another: a later
+    rejection of a modified request does not take it back."""
+    return (
+        dispute.proposals.filter(party=Party.SELLER, kind=Proposal.Kind.COUNTER).order_by("-created_at", "-id").first()
+    )
+
+
+def latest(dispute: Dispute, party: Party) -> Proposal | None:
+    """What each side stands on: the buyer's latest request, the seller's standing offer."""
+    return buyer_request(dispute) if party == Party.BUYER else standing_offer(dispute)
+
+
+def refundable(dispute: Dispute) -> Decimal:
+    """What is left to refund on the dispute's order (what was paid less every refund so far)."""
+    return dispute.order.total - refunded_so_far(dispute.order)
+
+
+def check_amount(dispute: Dispute, amount) -> Decimal:
+    """A request or counter-offer asks at most for what is left to refund."""
+    if amount is None or amount == "":
+        raise RuleViolation("invalid", _("Give a refund amount."), status=400)
+    amount = money(amount)
+    left = refundable(dispute)
+    if amount <= 0 or amount > left:
+        raise RuleViolation(
+            "invalid_amount",
+            _("The refund must be more than 0 and at most the %(left)s %(cur)s left to refund.")
+            % {"left": left, "cur": dispute.order.currency},
+            status=400,
+        )
+    return amount
+
+
+def propose(
+    dispute: Dispute, *, party: Party, kind: str, actor: User, now: datetime, amount=None, return_item=False, note=""
+) -> Proposal:
+    return Proposal.objects.create(
+        dispute=dispute,
+        party=party,
+        kind=kind,
+        refund_amount=amount if amount is not None else ZERO,
+        return_item=bool(return_item),
+        note=note or "",
+        author=actor,
+        created_at=now,
+    )
+
+
+# --- settling ------------------------------------------------------------------------------------
+
+
+def resolve(dispute: Dispute, *, amount: Decimal, cause: str, now: datetime, writes: Writes) -> State:
+    """Close the dispute, refunding `amount` now (at most what is left to refund on the order).
+    The recorded outcome and amount say what the buyer got from this dispute in all."""
+    order, already = writes.refund_position(dispute)
+    amount = max(ZERO, min(amount, order.total - already))
+    dispute.resolution_number += 1
+    refund_issue(dispute=dispute, amount=amount, cause=cause, order=order, already=already, writes=writes)
+    dispute.resolved_refund_amount = dispute.refunded_amount
+    dispute.cause = cause
+    dispute.resolved_at = now
+    if dispute.refunded_amount <= 0:
+        dispute.outcome = Outcome.NO_REFUND
+    elif already + amount >= order.total:
+        dispute.outcome = Outcome.FULL_REFUND
+    else:
+        dispute.outcome = Outcome.PARTIAL_REFUND
+    return State.RESOLVED
+
+
+def agree(dispute: Dispute, *, amount: Decimal, return_item: bool, cause: str, now: datetime, writes: Writes) -> State:
+    """An outcome both sides are bound by: refund now, or after the item comes back."""
+    if return_item and can_return(dispute):
+        dispute.agreed_refund_amount = amount
+        dispute.agreed_cause = cause
+        return State.AWAITING_RETURN
+    return resolve(dispute, amount=amount, cause=cause, now=now, writes=writes)
+
+
+def ruling_target(dispute: Dispute, *, outcome, refund_amount) -> tuple[Decimal, bool]:
+    """What a ruling gives the buyer in total for the order, and whether the item goes back first.
+    A ruling's amount is the buyer's total: at least what was already refunded (it never takes
+    money back), at most what was paid. Only the difference is paid."""
+    order = dispute.order
+    total, already = order.total, refunded_so_far(order)
+
+    def within(amount) -> Decimal:
+        amount = money(amount)
+        if amount < already or amount > total or amount <= 0:
+            raise RuleViolation(
+                "invalid_amount",
+                _(
+                    "A ruling's amount is what the buyer gets in all: between the %(already)s %(cur)s already "
+                    "refunded and the %(total)s %(cur)s paid."
+                )
+                % {"already": already, "total": total, "cur": order.currency},
+                status=400,
+            )
+        return amount
+
+    if outcome == "full_refund":
+        return total, False
+    if outcome == "partial_refund":
+        if refund_amount in (None, ""):
+            raise RuleViolation("invalid", _("Give a refund amount."), status=400)
+        amount = within(refund_amount)
+        if amount >= total:
+            raise RuleViolation("invalid_amount", _("A partial refund is less than the total paid."), status=400)
+        return amount, False
+    if outcome == "return_and_refund":
+        refuse_return_of(dispute, True)
+        return (within(refund_amount) if refund_amount not in (None, "") else total), True
+    if outcome == "no_refund":
+        return already, False  # nothing more: what was refunded stays refunded
+    raise RuleViolation("invalid", _("Choose full_refund, partial_refund, return_and_refund or no_refund."), status=400)

@@ -1,0 +1,53 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Notification(models.Model):
+    """One row per recipient and event. Rows are written in the transaction that caused them;
+    delivery (email) happens after commit, and a sweep delivers whatever a lost task missed.
+    `dedupe_key` makes every notification, and so every email, happen at most once."""
+
+    class Kind(models.TextChoices):
+        DISPUTE_OPENED = "dispute_opened", _("Dispute opened")
+        YOUR_TURN = "your_turn", _("Your turn")
+        DAY_LEFT = "day_left", _("A day left")
+        ESCALATED = "escalated", _("Escalated")
+        ASSIGNED = "assigned", _("Assigned to you")
+        RULED = "ruled", _("Ruled")
+        REFUNDED = "refunded", _("Refunded")
+        RESOLVED = "resolved", _("Resolved")
+        WINDOW_OPENS = "window_opens", _("Dispute window open")
+        WINDOW_CLOSING = "window_closing", _("Dispute window closes soon")
+        SLA_BREACHED = "sla_breached", _("Ruling overdue")
+        NEEDS_PERSON = "needs_person", _("Needs a person")
+        RULING_WITHDRAWN = "ruling_withdrawn", _("Proposed ruling withdrawn")
+        ORDER_CANCELLED = "order_cancelled", _("Order cancelled and refunded")
+
+    # Served by the (recipient, -created_at) index below.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    dedupe_key = models.CharField(max_length=200)  # unique: a constraint below (no LIKE index with it)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "messaging_notification"  # the table it has always had, when messaging held it
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["dedupe_key"], name="notification_once_per_key")]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"]),
+            # The delivery sweep reads only what is still undelivered.
+            models.Index(
+                fields=["created_at"], condition=models.Q(delivered_at__isnull=True), name="notification_undelivered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id}"
