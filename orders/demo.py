@@ -16,7 +16,7 @@ from accounts.models import DISPUTE_TEAM_GROUP, PLATFORM_GROUP, DemoAccount, Use
 from orders import services
 from orders.models import Carrier, Order
 from sellers.models import Payer, ReturnReason, Store
-from sellers.services import return_policy_update
+from sellers.services import DEFAULT_COVERED_REASONS, return_policy_update
 
 PASSWORD = "demo"
 
@@ -86,7 +86,7 @@ def _policies(stores: dict[str, Store]) -> None:
         store=stores["carols-gadgets"],
         accepts_returns=True,
         return_days=15,
-        covered_reasons=[r.value for r in ReturnReason if r != ReturnReason.CHANGED_MIND],
+        covered_reasons=DEFAULT_COVERED_REASONS,
         change_of_mind_shipping_payer=Payer.BUYER,
         defective_shipping_payer=Payer.SELLER,
         wrong_item_shipping_payer=Payer.SELLER,

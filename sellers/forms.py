@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from sellers.models import ReturnPolicy, ReturnReason
@@ -29,8 +30,8 @@ class ReturnPolicyForm(forms.ModelForm):
 
     def clean_return_days(self):
         days = self.cleaned_data["return_days"]
-        if days > 365:
-            raise forms.ValidationError(_("At most 365 days."))
+        if days > settings.RETURN_DAYS_MAX:
+            raise forms.ValidationError(_("At most %(days)s days.") % {"days": settings.RETURN_DAYS_MAX})
         return days
 
     def clean(self):

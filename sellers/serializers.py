@@ -1,3 +1,4 @@
+from django.conf import settings
 from rest_framework import serializers
 
 from sellers.models import Payer, ReturnPolicy, ReturnReason
@@ -16,7 +17,7 @@ class ReturnPolicySerializer(serializers.Serializer):
     """The policy as buyers read it and owners write it; also the shape of an order's snapshot."""
 
     accepts_returns = serializers.BooleanField()
-    return_days = serializers.IntegerField(min_value=0, max_value=365)
+    return_days = serializers.IntegerField(min_value=0, max_value=settings.RETURN_DAYS_MAX)
     covered_reasons = serializers.ListField(
         child=serializers.ChoiceField(choices=ReturnReason.choices), allow_empty=True, max_length=len(ReturnReason)
     )

@@ -367,6 +367,8 @@ RETURN_CONFIRM_DAYS = env.int("RETURN_CONFIRM_DAYS", default=15)
 APPEAL_DAYS = env.int("APPEAL_DAYS", default=7)
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="disputes.payments.LocalLedgerGateway")
 EVIDENCE_REQUEST_DAYS = env.int("EVIDENCE_REQUEST_DAYS", default=3)
+# The longest return period a store's policy may offer.
+RETURN_DAYS_MAX = env.int("RETURN_DAYS_MAX", default=365)
 # The buyer and the seller hear this many days before an order's dispute window closes.
 WINDOW_CLOSING_NOTICE_DAYS = env.int("WINDOW_CLOSING_NOTICE_DAYS", default=3)
 # A ruling refunding more than this (in the order's currency) needs a second team member's approval.
