@@ -26,15 +26,24 @@ def is_dispute_team(user: User | AnonymousUser) -> bool:
 BUYER, SELLER = "buyer", "seller"
 
 
+def is_order_buyer(user: User | AnonymousUser, order) -> bool:
+    return user.is_authenticated and order.buyer_id == user.pk
+
+
+def is_order_seller(user: User | AnonymousUser, order) -> bool:
+    """The owner of the order's store: who answers extensions and the buyer's messages."""
+    return user.is_authenticated and order.store.owner_id == user.pk
+
+
 def order_party(user: User | AnonymousUser, order) -> str | None:
     """Which side of the order this person is on: "buyer", "seller" (the store's owner), or None.
-    The one definition pages, the API, messaging and the disputes all use. Someone who bought from
-    their own store is the buyer. (`order` is any object with buyer_id and store.owner_id.)"""
-    if not user.is_authenticated:
-        return None
-    if order.buyer_id == user.pk:
+    The one definition pages, the API, messaging and the disputes all use for "who is this person
+    to the order". Someone who bought from their own store is the buyer in a dispute and a message;
+    the store's own actions (granting an extension) ask `is_order_seller`, which they still are.
+    (`order` is any object with buyer_id and store.owner_id.)"""
+    if is_order_buyer(user, order):
         return BUYER
-    if order.store.owner_id == user.pk:
+    if is_order_seller(user, order):
         return SELLER
     return None
 

@@ -4,7 +4,7 @@ Builds (or reuses) a PostgreSQL database `dispute_desk_bench` with ORDERS orders
 disputes, DUE of them past their seller deadline, then in one run:
   1. times a raw SQL UPDATE of exactly the due rows (in a transaction that is rolled back),
   2. times one sweep (`sweep_clocks`) acting on the same rows through the workflow service
-     (chunks of 500 run through the workflow together, their writes gathered: disputes/batch.py),
+     (chunks of 500 run through the workflow together, their writes gathered: disputes/writes.py),
   3. times a second sweep that finds nothing due,
 and prints the ratio, plus the query plan of the due-rows query (the index it uses).
 

@@ -2,17 +2,22 @@
 
 On PostgreSQL each column travels as one array parameter and comes back as rows through unnest():
 one short statement however many rows. Identifiers come from the model's metadata; every value is a
-parameter. The statements go through Django's connection (`connection.cursor()`), so query logging,
-`execute_wrapper` and tests see them like any other query. Elsewhere (SQLite in development) Django's
-bulk methods do the same work.
+parameter, bound on the server in binary (Django's default cursor would spell every array into the
+SQL text: measured five times slower for a chunk's thousand rows). The statements still go through
+Django's connection and its cursor wrapper, so query logging, `execute_wrapper` and tests see them
+like any other query. Elsewhere (SQLite in development) Django's bulk methods do the same work.
 """
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Model
 
 
 def _execute(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
+    with wrapper(psycopg.Cursor(connection.connection), connection) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
 
@@ -34,7 +39,7 @@ def update_rows(model: type[Model], objs: list[Model], fields: list[str]) -> Non
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
-    arrays = ", ".join(f"%s::{_array_type(f)}" for f in [meta.pk, *columns])
+    arrays = ", ".join(f"%b::{_array_type(f)}" for f in [meta.pk, *columns])
     names = ", ".join(["pk", *(quote(f.column) for f in columns)])
     params = [[obj.pk for obj in objs]]
     db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the thread-local proxy, for each value
@@ -74,7 +79,7 @@ def insert_values(model: type[Model], fields: list[str], rows: list[list]) -> li
     columns = [pk, *(meta.get_field(name) for name in fields)]
     quote = connection.ops.quote_name
     names = ", ".join(quote(f.column) for f in columns)
-    arrays = ", ".join(f"%s::{_array_type(f)}" for f in columns)
+    arrays = ", ".join(f"%b::{_array_type(f)}" for f in columns)
     params = [ids, *(list(values) for values in zip(*rows, strict=True))]
     _execute(f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT * FROM unnest({arrays})", params)  # noqa: S608
     return ids

@@ -1,10 +1,10 @@
-"""What each row of the workflow table does (its effect) and what may refuse it (its guard).
+"""What each row of the workflow table does: its effect (the guards that may refuse it: guards.py).
 
 An effect gets the `Step` (the dispute, locked; who acts, as which party, when; and the writer its
 writes go to) and, as keyword arguments, exactly what that action takes: a key it does not name is a
 TypeError, not silently dropped. It changes the dispute in memory and returns the new state; the
-engine (`disputes.workflow`) checks that state against the table, sets the clocks and saves.
-A guard gets the Step and returns why the action is refused now, or None.
+engine (`disputes.engine`) checks that state against the table (`disputes.workflow`), sets the
+clocks and saves.
 """
 
 from __future__ import annotations

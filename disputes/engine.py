@@ -69,7 +69,9 @@ def _withdraw_pending_rulings(dispute: Dispute, *, keep: int | None, action: str
         audit_log.info("dispute=%s action=ruling_withdrawn pending=%s why=%s", dispute.pk, ruling.pk, action)
 
 
-def _apply(transition: Transition, step: Step, *, payload: dict, pending_ruling: int | None = None) -> None:
+def _apply(
+    transition: Transition, step: Step, *, payload: dict, note: str | None = None, pending_ruling: int | None = None
+) -> None:
     dispute = step.dispute
     from_state = dispute.state
     dispute.refund_issued = None  # set by refund_issue, for the notifications
@@ -85,8 +87,8 @@ def _apply(transition: Transition, step: Step, *, payload: dict, pending_ruling:
     if from_state in WITH_TEAM and (new_state not in WITH_TEAM or transition.action == "ruling"):
         _withdraw_pending_rulings(dispute, keep=pending_ruling, action=transition.action)
     event_payload = {k: str(v) if not isinstance(v, (str, int, bool, type(None))) else v for k, v in payload.items()}
-    if step.note:
-        event_payload["note"] = step.note
+    if note is not None:  # recorded as the caller gave it, as before the effects took it from the step
+        event_payload["note"] = note
     if pending_ruling is not None:
         event_payload["pending_ruling"] = pending_ruling
     if getattr(dispute, "_handover_from", None):
@@ -184,7 +186,7 @@ def dispute_transition(
     action: str,
     party: Party,
     actor: User | None,
-    note: str = "",
+    note: str | None = None,
     pending_ruling: int | None = None,
     **payload,
 ) -> Dispute:
@@ -219,7 +221,7 @@ def dispute_transition(
         candidates = [t for t in transitions_for(dispute.state, party) if t.action == action]
         if not candidates:
             raise _invalid(dispute, party, action, now)
-        step = Step(dispute=dispute, party=party, actor=actor, now=now, note=(note or "").strip(), writes=Writes())
+        step = Step(dispute=dispute, party=party, actor=actor, now=now, note=note or "", writes=Writes())
         problems = []
         for transition in candidates:
             problem = transition.guard(step) if transition.guard else None
@@ -229,5 +231,5 @@ def dispute_transition(
         else:
             audit_log.info("dispute=%s refused action=%s party=%s why=%s", dispute.pk, action, party, problems[0])
             raise RuleViolation("invalid_state", problems[0])
-        _apply(transition, step, payload=payload, pending_ruling=pending_ruling)
+        _apply(transition, step, payload=payload, note=note, pending_ruling=pending_ruling)
     return dispute

@@ -44,8 +44,8 @@ def render_order_page(request, order, *, extension_form=None, grant_form=None, m
         )
         .get(pk=order.pk)
     )
-    side = roles.order_party(request.user, order)
-    is_buyer, is_seller = side == roles.BUYER, side == roles.SELLER
+    # Someone who bought from their own store is its buyer here and may still answer as the store.
+    is_buyer, is_seller = roles.is_order_buyer(request.user, order), roles.is_order_seller(request.user, order)
     window = order.dispute_window()
     pending = next((r for r in order.extension_requests.all() if r.status == ExtensionRequest.Status.PENDING), None)
     # The buyer and seller's conversation is theirs and the team's: the platform reads the order only.

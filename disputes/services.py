@@ -50,10 +50,14 @@ def refuse_unless_buyer(user: User, order: Order) -> None:
     """Only the order's buyer opens a dispute. Whoever may see the order but is not its buyer (its
     seller, a team member, the platform) is told so: 409 invalid_state, the answer for an action the
     caller's role does not allow (docs/rules.md §6), at every door: the API, the page, the service.
-    A stranger never gets here: the order is not found for them (404)."""
-    if roles.order_party(user, order) != roles.BUYER:
-        audit_log.info("order=%s refused action=open_dispute actor=%s why=not_the_buyer", order.number, user.pk)
-        raise RuleViolation("invalid_state", _("Only the buyer of this order can open a dispute."))
+    A stranger is told the order does not exist (404), as the order's lookup tells them."""
+    side = roles.order_party(user, order)
+    if side == roles.BUYER:
+        return
+    audit_log.info("order=%s refused action=open_dispute actor=%s why=not_the_buyer", order.number, user.pk)
+    if side is None and not roles.sees_all_orders(user):
+        raise RuleViolation("not_found", _("Not found."), status=404)  # a stranger: no such order, to them
+    raise RuleViolation("invalid_state", _("Only the buyer of this order can open a dispute."))
 
 
 def open_refusal(order: Order, *, now=None) -> RuleViolation | None:

@@ -2,7 +2,7 @@
 
 `CLOCKS` is the one place that says which state runs which clock, on which deadline column, for how
 long (the setting) and what happens when it runs out (the system's row in `workflow.TRANSITIONS`).
-Setting the deadlines (`workflow._set_clocks`), the sweeps' partial indexes (`CLOCK_STATES`), who is
+Setting the deadlines (`engine._set_clocks`), the sweeps' partial indexes (`CLOCK_STATES`), who is
 being waited for (`AWAITING`), the default-outcome text, reminders and the pages all read it.
 """
 

@@ -96,7 +96,7 @@ TRANSITIONS: list[Transition] = [
                guard=may_review, label=_("Rule")),
     Transition("return_shipment", (S.AWAITING_RETURN,), Party.BUYER, (S.RETURN_IN_TRANSIT,), buyer_ships_return,
                label=_("Submit the return's tracking")),
-    # A seller escalates only from a return (docs/rules.md §6; also done by reporting a bad condition).
+    # A seller escalates only from a return (docs/rules.md §2, Escalation; also by reporting a bad condition).
     Transition("escalate", (S.RETURN_IN_TRANSIT,), Party.SELLER, (S.ESCALATED,), escalates,
                label=_("Escalate the return to the dispute team")),
     Transition("return_received", (S.RETURN_IN_TRANSIT,), Party.SELLER, (S.RESOLVED, S.ESCALATED),

@@ -59,6 +59,6 @@ def photo_get_for(user: User, photo_id: str) -> Photo:
         order = photo.evidence.dispute.order
     else:
         order = None
-    if order is not None and user.pk in (order.buyer_id, order.store.owner_id):
+    if order is not None and roles.is_party_to(user, order):
         return photo
     raise Http404

@@ -116,7 +116,7 @@ class ExtensionRequestApi(APIView):
     @extend_schema(request=ExtensionRequestSerializer, responses={201: OrderSerializer})
     def post(self, request, number: str):
         order = order_get_for(request.user, number)
-        if roles.order_party(request.user, order) != roles.BUYER:
+        if not roles.is_order_buyer(request.user, order):
             raise PermissionDenied(_("Only the buyer can ask for an extension; the seller grants one."))
         serializer = ExtensionRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -134,7 +134,7 @@ class ExtensionGrantApi(APIView):
     )
     def post(self, request, number: str):
         order = order_get_for(request.user, number)
-        if roles.order_party(request.user, order) != roles.SELLER:
+        if not roles.is_order_seller(request.user, order):
             raise PermissionDenied(_("Only the store owner can grant an extension."))
         serializer = ExtensionGrantSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

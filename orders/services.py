@@ -214,7 +214,7 @@ def extension_request(*, buyer: User, order: Order, days: int, note: str = "") -
     _check_days(days)
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("carrier").get(pk=order.pk)
-        if roles.order_party(buyer, order) != roles.BUYER:
+        if not roles.is_order_buyer(buyer, order):
             raise RuleViolation("forbidden", _("Only the buyer can ask for an extension."), status=403)
         _refuse_if_closed(order, timezone.now())
         if order.extension_requests.filter(status=ExtensionRequest.Status.PENDING).exists():
@@ -231,7 +231,7 @@ def extension_grant(*, seller: User, order: Order, days: int) -> Order:
     _check_days(days)
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("carrier", "store").get(pk=order.pk)
-        if roles.order_party(seller, order) != roles.SELLER:
+        if not roles.is_order_seller(seller, order):
             raise RuleViolation("forbidden", _("Only the store owner can grant an extension."), status=403)
         now = timezone.now()
         _refuse_if_closed(order, now)

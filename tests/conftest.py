@@ -5,6 +5,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from core import queue
 from sellers.models import Store
 from tests.factories import StoreFactory, UserFactory, platform_account, team_member
 
@@ -13,6 +14,7 @@ from tests.factories import StoreFactory, UserFactory, platform_account, team_me
 def _fresh_cache():
     cache.clear()  # throttling counters live in the cache
     yield
+    queue.resume()  # a test that took the broker down must not pause publishing for the next one
 
 
 @dataclass

@@ -369,7 +369,7 @@ PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="disputes.payments.LocalLed
 EVIDENCE_REQUEST_DAYS = env.int("EVIDENCE_REQUEST_DAYS", default=3)
 # The longest return period a store's policy may offer.
 RETURN_DAYS_MAX = env.int("RETURN_DAYS_MAX", default=365)
-# The buyer and the seller hear this many days before an order's dispute window closes.
+# The buyer hears this many days before an order's dispute window closes.
 WINDOW_CLOSING_NOTICE_DAYS = env.int("WINDOW_CLOSING_NOTICE_DAYS", default=3)
 # A ruling refunding more than this (in the order's currency) needs a second team member's approval.
 RULING_APPROVAL_THRESHOLD = Decimal(env.str("RULING_APPROVAL_THRESHOLD", default="500.00"))

@@ -77,7 +77,10 @@ def test_only_the_buyer_opens_and_every_door_gives_the_seller_the_same_answer(cl
         client.force_login(world.erin)
         assert client.get("/orders/R-3/dispute/new/").status_code == 409
         assert api_as(world.erin).post("/api/orders/R-3/dispute/", BODY, format="json").status_code == 409
-        # A stranger does not learn the order exists.
+        # A stranger does not learn the order exists: not from the API, the page or the service.
+        with pytest.raises(RuleViolation) as refused:
+            dispute_open(buyer=world.bob, order=order, **BODY)
+        assert (refused.value.code, refused.value.status) == ("not_found", 404)
         client.force_login(world.bob)
         assert client.get("/orders/R-3/dispute/new/").status_code == 404
         assert api_as(world.bob).post("/api/orders/R-3/dispute/", BODY, format="json").status_code == 404
