@@ -18,7 +18,7 @@ from disputes.services import open_refusal
 from messaging.forms import MessageForm
 from messaging.models import Message
 from messaging.selectors import thread_messages, unread_by_order
-from messaging.services import message_post, thread_mark_read
+from messaging.services import message_post, team_may_post, thread_mark_read
 from orders import services
 from orders.forms import ExtensionGrantForm, ExtensionRequestForm
 from orders.models import ExtensionRequest
@@ -60,7 +60,7 @@ def render_order_page(request, order, *, extension_form=None, grant_form=None, m
         "dispute_refusal": open_refusal(order) if is_buyer else None,
         "thread_messages": conversation,
         "message_form": message_form or MessageForm(),
-        "can_post": is_buyer or is_seller,
+        "can_post": is_buyer or is_seller or (roles.is_dispute_team(request.user) and team_may_post(order)),
         "order": order,
         "window": window,
         "policy": order.return_policy_snapshot,

@@ -27,6 +27,7 @@ from disputes.services import (
 from disputes.workflow import allowed_actions
 from messaging.forms import MessageForm
 from messaging.selectors import thread_messages
+from messaging.services import team_may_post
 from orders.selectors import order_get_for
 
 # Each action a party can take on the dispute page: its form and the service keyword it feeds.
@@ -112,8 +113,8 @@ def _page(request, dispute, *, forms_with_errors=None, status=200):
         "evidence_form": (forms_with_errors or {}).get("evidence") or forms.EvidenceForm(prefix="evidence"),
         "thread_messages": conversation,
         "message_form": MessageForm(),
-        "can_post": party in ("buyer", "seller")
-        or (party == "team" and dispute.state in ("escalated", "under_review")),
+        # The team posts once the order's dispute is with them: messaging's one rule (team_may_post).
+        "can_post": party in ("buyer", "seller") or (party == "team" and team_may_post(dispute.order)),
         "refunded": sum(r.amount for r in dispute.refunds.all()),
         "money": refund_position(dispute),
         "evidence_asked": dispute.evidence_requests.filter(

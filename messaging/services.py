@@ -34,12 +34,17 @@ def _team_never_posts(order: Order) -> bool:
 # Whether the dispute team may post in an order's thread. Messaging does not know about disputes
 # (they are built on it): the disputes app sets the rule when it loads (DisputesConfig.ready), to
 # "once the order's dispute is escalated to the team". Until then, the team never posts.
-team_may_post: Callable[[Order], bool] = _team_never_posts
+_team_posting_rule: Callable[[Order], bool] = _team_never_posts
 
 
 def team_posting_rule_set(rule: Callable[[Order], bool]) -> None:
-    global team_may_post
-    team_may_post = rule
+    global _team_posting_rule
+    _team_posting_rule = rule
+
+
+def team_may_post(order: Order) -> bool:
+    """The one rule every page and the service use for whether the team may post in the thread."""
+    return _team_posting_rule(order)
 
 
 def author_role(user: User, order: Order) -> str:

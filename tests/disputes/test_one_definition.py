@@ -128,3 +128,13 @@ def test_approving_a_pending_ruling_carries_it_out_without_telling_its_proposer_
     assert PendingRuling.objects.get(pk=pending.pk).status == "approved"
     assert not Notification.objects.filter(kind="ruling_withdrawn").exists()
     assert Dispute.objects.get(pk=dispute.pk).state == "resolved"
+
+
+def test_the_team_may_post_on_the_order_page_and_the_dispute_page_alike_once_the_dispute_is_theirs(client, world):
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute = dispute_in(world, "awaiting_seller", number="R-6")
+        client.force_login(world.erin)
+        pages = ("/orders/R-6/", f"/disputes/{dispute.pk}/")
+        assert not any('class="message-form"' in client.get(page).content.decode() for page in pages)
+        Dispute.objects.filter(pk=dispute.pk).update(state="escalated")
+        assert all('class="message-form"' in client.get(page).content.decode() for page in pages)
