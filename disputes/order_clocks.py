@@ -10,7 +10,6 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from disputes.models import LIVE_STATES, Dispute, State
 from disputes.payments import order_refund_unshipped
@@ -80,16 +79,13 @@ def sweep_completions(*, now: datetime | None = None, limit: int = LIMIT) -> int
 def _cancel_unshipped(order: Order) -> None:
     refund = order_refund_unshipped(order=order)
     amount = f"{refund.amount if refund else 0} {order.currency}"
-    title = _("Order %(n)s was never shipped: it is cancelled and %(amount)s is refunded to the buyer.") % {
-        "n": order.number,
-        "amount": amount,
-    }
-    for person in (order.buyer, order.store.owner):
+    params = {"order": order.number, "currency": order.currency, "amount": str(refund.amount) if refund else "0.00"}
+    for person, role in ((order.buyer, "buyer"), (order.store.owner, "seller")):
         notify(
             recipient=person,
             kind=Notification.Kind.ORDER_CANCELLED,
             key=f"order:{order.pk}:cancelled:{person.pk}",
-            title=title,
+            params={**params, "role": role},
             url=reverse("orders:detail", args=[order.number]),
         )
     OrderEvent.objects.create(
@@ -131,7 +127,7 @@ def _window_open_notices(now: datetime, limit: int) -> tuple[int, int]:
                     recipient=order.buyer,
                     kind=Notification.Kind.WINDOW_OPENS,
                     key=f"order:{order.pk}:window_opens:{order.window_opens_at.isoformat()}",
-                    title=_("You can now open a dispute on order %(n)s if something is wrong.") % {"n": order.number},
+                    params=_window_params(order),
                     url=reverse("orders:detail", args=[order.number]),
                 )
                 sent += 1
@@ -155,9 +151,14 @@ def _window_closing_notices(now: datetime, limit: int) -> tuple[int, int]:
             if order.window_opens_at <= now < order.window_closes_at:
                 notify(recipient=order.buyer, kind=Notification.Kind.WINDOW_CLOSING,
                        key=f"order:{order.pk}:window_closing:{order.window_closes_at.isoformat()}",
-                       title=_("Buyer protection for order %(n)s ends in %(days)s days.")
-                       % {"n": order.number, "days": settings.WINDOW_CLOSING_NOTICE_DAYS},
+                       params=_window_params(order, days=settings.WINDOW_CLOSING_NOTICE_DAYS),
                        url=reverse("orders:detail", args=[order.number]))  # fmt: skip
                 sent += 1
         Order.objects.filter(pk__in=[o.pk for o in closing]).update(notified_window_closing=True)
     return sent, len(closing)
+
+
+def _window_params(order: Order, **more) -> dict:
+    """A window notice's facts: the order, what was paid, and when the window closes."""
+    return {"order": order.number, "role": "buyer", "total": str(order.total), "currency": order.currency,
+            "deadline": order.window_closes_at.isoformat(), **more}  # fmt: skip

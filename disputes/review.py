@@ -94,10 +94,10 @@ def evidence_request_create(*, staff: User, dispute: Dispute, party: str, note: 
         due_at=timezone.now() + timedelta(days=settings.EVIDENCE_REQUEST_DAYS),
     )
     recipient = dispute.order.buyer if party == Party.BUYER else dispute.order.store.owner
-    notify(recipient=recipient, kind=Notification.Kind.YOUR_TURN, key=f"evidence_request:{request.pk}",
-           title=_("The dispute team asks for evidence on order %(n)s by %(when)s.")
-           % {"n": dispute.order.number, "when": request.due_at.strftime("%d %b %Y %H:%M UTC")},
-           body=request.note, url=reverse("disputes:detail", args=[dispute.pk]) + "#evidence")  # fmt: skip
+    params = {"order": dispute.order.number, "dispute": dispute.pk, "role": party, "event": "evidence_request",
+              "note": request.note, "deadline": request.due_at.isoformat()}  # fmt: skip
+    notify(recipient=recipient, kind=Notification.Kind.YOUR_TURN, key=f"evidence_request:{request.pk}", params=params,
+           url=reverse("disputes:detail", args=[dispute.pk]) + "#evidence")  # fmt: skip
     audit_log.info("dispute=%s action=evidence_requested actor=%s party=%s", dispute.pk, staff.username, party)
     return request
 

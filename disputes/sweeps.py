@@ -11,12 +11,11 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts.roles import team_members
 from core.errors import RuleViolation
 from disputes.engine import catch_up, dispute_set_aside, dispute_transition, run_clocks
-from disputes.models import CLOCK_STATES, NEGOTIATING, Dispute, EvidenceRequest, Party, State
+from disputes.models import CLOCK_STATES, NEGOTIATING, Dispute, EvidenceRequest, Party, Proposal, State
 from disputes.states import AWAITING
 from disputes.writes import gathered
 from notifications.models import Notification
@@ -189,16 +188,46 @@ def _keyset_pages(rows: QuerySet, field: str, limit: int):
         after = Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": last.pk})
 
 
-def _send_new(notices: list[tuple]) -> int:
-    """Send each (recipient, kind, key, title, url) whose key has not been used; one query to
-    find those already sent, however many there are."""
+def _send_new(notices: list[tuple], *, amounts: bool = False) -> int:
+    """Send each (recipient, kind, key, params, url) whose key has not been used; one query to
+    find those already sent, however many there are. With `amounts`, the fresh ones' params get
+    each side's latest amount (one more query for them all)."""
     notices = [notice for notice in notices if notice[0] is not None]
     keys = [notice[2] for notice in notices]
     already = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
     fresh = [notice for notice in notices if notice[2] not in already]
-    for recipient, kind, key, title, url in fresh:
-        notify(recipient=recipient, kind=kind, key=key, title=title, url=url)
+    if amounts and fresh:
+        _add_positions([notice[3] for notice in fresh])
+    for recipient, kind, key, params, url in fresh:
+        notify(recipient=recipient, kind=kind, key=key, params=params, url=url)
     return len(fresh)
+
+
+def _add_positions(params: list[dict]) -> None:
+    """Each reminder's dispute: the buyer's latest request and the seller's standing offer."""
+    latest: dict[tuple[int, str], tuple] = {}
+    proposals = (
+        Proposal.objects.filter(dispute_id__in={p["dispute"] for p in params})
+        .filter(Q(party=Party.BUYER) | Q(party=Party.SELLER, kind=Proposal.Kind.COUNTER))
+        .order_by("dispute_id", "party", "-created_at", "-id")
+        .values_list("dispute_id", "party", "refund_amount", "return_item")
+    )
+    for dispute_id, party, amount, return_item in proposals:
+        latest.setdefault((dispute_id, party), (str(amount), return_item))
+    for p in params:
+        request = latest.get((p["dispute"], Party.BUYER), (None, False))
+        offer = latest.get((p["dispute"], Party.SELLER), (None, False))
+        p["request"], p["offer"] = request[0], offer[0]
+        p["return_item"] = offer[1] if p.get("state") == State.AWAITING_BUYER else request[1]
+
+
+def _money(amount) -> str | None:
+    return None if amount is None else str(amount)
+
+
+def _dispute_params(dispute: Dispute, **more) -> dict:
+    return {"order": dispute.order.number, "dispute": dispute.pk, "state": dispute.state,
+            "currency": dispute.order.currency, **more}  # fmt: skip
 
 
 def sweep_reminders(*, now: datetime | None = None, limit: int = 2000) -> int:
@@ -218,20 +247,21 @@ def sweep_reminders(*, now: datetime | None = None, limit: int = 2000) -> int:
             who = AWAITING[dispute.state]
             user = {"buyer": dispute.order.buyer, "seller": dispute.order.store.owner, "staff": dispute.assignee}[who]
             key = f"dispute:{dispute.pk}:day_left:{dispute.state}:{dispute.respond_by.isoformat()}"
-            title = _("One day left to act on the dispute on order %(n)s.") % {"n": dispute.order.number}
-            notices.append((user, day_left, key, title, reverse("disputes:detail", args=[dispute.pk])))
-        sent += _send_new(notices)
+            params = _dispute_params(dispute, event="answer", role="team" if who == "staff" else who,
+                                     deadline=dispute.respond_by.isoformat(),
+                                     amount=_money(dispute.agreed_refund_amount))  # fmt: skip
+            notices.append((user, day_left, key, params, reverse("disputes:detail", args=[dispute.pk])))
+        sent += _send_new(notices, amounts=True)
     escalating = Dispute.objects.filter(state__in=NEGOTIATING, escalate_at__gt=now, escalate_at__lte=tomorrow)
     for chunk in _keyset_pages(escalating.select_related(*parties), "escalate_at", limit):
         notices = []
         for dispute in chunk:
-            title = _("The dispute on order %(n)s goes to the dispute team within a day unless you settle it.") % {
-                "n": dispute.order.number
-            }
-            for user in (dispute.order.buyer, dispute.order.store.owner):
+            for user, role in ((dispute.order.buyer, "buyer"), (dispute.order.store.owner, "seller")):
                 key = f"dispute:{dispute.pk}:day_left:escalation:{dispute.escalate_at.isoformat()}:{user.pk}"
-                notices.append((user, day_left, key, title, reverse("disputes:detail", args=[dispute.pk])))
-        sent += _send_new(notices)
+                params = _dispute_params(dispute, event="escalation", role=role,
+                                         deadline=dispute.escalate_at.isoformat())  # fmt: skip
+                notices.append((user, day_left, key, params, reverse("disputes:detail", args=[dispute.pk])))
+        sent += _send_new(notices, amounts=True)
     asked = EvidenceRequest.objects.filter(
         answered_at__isnull=True, expired_at__isnull=True, due_at__gt=now, due_at__lte=tomorrow
     ).select_related("dispute__order__buyer", "dispute__order__store__owner")
@@ -240,20 +270,19 @@ def sweep_reminders(*, now: datetime | None = None, limit: int = 2000) -> int:
         for request in chunk:
             order = request.dispute.order
             user = order.buyer if request.party == Party.BUYER else order.store.owner
-            title = _("One day left to send the evidence the dispute team asked for on order %(n)s.") % {
-                "n": order.number
-            }
+            params = _dispute_params(request.dispute, event="evidence", role=request.party, note=request.note,
+                                     deadline=request.due_at.isoformat())  # fmt: skip
             key = f"evidence_request:{request.pk}:day_left"
-            notices.append((user, day_left, key, title, reverse("disputes:detail", args=[request.dispute_id])))
+            notices.append((user, day_left, key, params, reverse("disputes:detail", args=[request.dispute_id])))
         sent += _send_new(notices)
     overdue = Dispute.objects.filter(state__in=[State.ESCALATED, State.UNDER_REVIEW], respond_by__lte=now)
-    for chunk in _keyset_pages(overdue.select_related("assignee"), "respond_by", limit):
+    for chunk in _keyset_pages(overdue.select_related("order", "assignee"), "respond_by", limit):
         notices = [
             (
                 dispute.assignee,
                 Notification.Kind.SLA_BREACHED,
                 f"dispute:{dispute.pk}:sla:{dispute.respond_by.isoformat()}:{dispute.assignee_id}",
-                _("The ruling on dispute #%(id)s is overdue.") % {"id": dispute.pk},
+                _dispute_params(dispute, role="team", deadline=dispute.respond_by.isoformat()),
                 reverse("admin:disputes_dispute_change", args=[dispute.pk]),
             )
             for dispute in chunk

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from accounts import roles
 from messaging.models import AuthorRole, Message, Photo
+from notifications.render import render
 
 
 class PhotoSerializer(serializers.ModelSerializer):
@@ -52,6 +53,8 @@ class UnreadSerializer(serializers.Serializer):
     unread = serializers.IntegerField()
 
 
+# A notification in its reader's words (language and time zone), put into words now from its kind
+# and parameters; `url` is absolute (SITE_URL). (A comment, not a docstring: the schema shows docstrings.)
 class NotificationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
@@ -63,3 +66,11 @@ class NotificationSerializer(serializers.Serializer):
 
     def get_read(self, note) -> bool:
         return note.read_at is not None
+
+    def to_representation(self, note):
+        data = super().to_representation(note)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        notice = render(note, recipient=user if getattr(user, "pk", None) == note.recipient_id else None)
+        data.update(title=notice.title, body=notice.body, url=notice.url)
+        return data

@@ -3,11 +3,13 @@ import logging
 from celery import shared_task
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from messaging.models import Message, ThreadState
 from messaging.services import claim_email_slot, message_recipients
+from notifications.render import absolute_url, speaking_to
 
 log = logging.getLogger("dispute_desk.messaging")
 
@@ -21,22 +23,13 @@ def email_new_message(self, message_id: int) -> int:
     message = message.first()
     if message is None:
         return 0
-    order = message.thread.order
     sent = 0
     now = timezone.now()
     for recipient in message_recipients(message):
         if not claim_email_slot(thread=message.thread, user=recipient, now=now):
             continue
         try:
-            with translation.override("en"):
-                send_mail(
-                    subject=_("New message about order %(number)s") % {"number": order.number},
-                    message=render_to_string(
-                        "messaging/email_new_message.txt", {"message": message, "order": order, "recipient": recipient}
-                    ),
-                    from_email=None,
-                    recipient_list=[recipient.email],
-                )
+            send_mail(**_message_email(message, recipient))
         except Exception as error:
             # Give the slot back so the retry (or the next message) can send.
             ThreadState.objects.filter(thread=message.thread, user=recipient, last_emailed_at=now).update(
@@ -46,3 +39,24 @@ def email_new_message(self, message_id: int) -> int:
         sent += 1
         log.info("message=%s emailed=%s", message_id, recipient.username)
     return sent
+
+
+def _message_email(message: Message, recipient) -> dict:
+    """The email about a new message, in the recipient's language and time zone, as plain text
+    and HTML, with an absolute link to the thread (SITE_URL: a task has no request)."""
+    order = message.thread.order
+    context = {
+        "message": message,
+        "order": order,
+        "recipient": recipient,
+        "photos": message.photos.count(),
+        "url": absolute_url(reverse("orders:detail", args=[order.number]) + "#thread"),
+    }
+    with speaking_to(recipient):
+        return {
+            "subject": _("New message about order %(number)s") % {"number": order.number},
+            "message": render_to_string("messaging/email_new_message.txt", context),
+            "html_message": render_to_string("notifications/new_message_email.html", context),
+            "from_email": None,
+            "recipient_list": [recipient.email],
+        }

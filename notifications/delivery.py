@@ -1,14 +1,18 @@
 """Delivering notifications: an email each, at most once (each is claimed before it is sent), and a
-sweep that delivers what a lost task missed."""
+sweep that delivers what a lost task missed. The email is put into words as it is sent, in the
+recipient's language and time zone, as HTML and plain text (templates/notifications/)."""
 
 import logging
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from notifications.models import Notification
+from notifications.render import absolute_url, render, speaking_to
 
 log = logging.getLogger("dispute_desk.notifications")
 
@@ -25,12 +29,36 @@ def deliver(notification_id: int) -> bool:
     if not note.recipient.email:
         return True
     try:
-        send_mail(subject=note.title, message=f"{note.body}\n\n{note.url}".strip(), from_email=None,
-                  recipient_list=[note.recipient.email])  # fmt: skip
+        send_mail(**notice_email(note))
     except Exception:
         Notification.objects.filter(pk=notification_id, delivered_at=now).update(delivered_at=None)
         raise
     return True
+
+
+def notice_email(note: Notification) -> dict:
+    """The email for a notification: subject, plain text and HTML, in the recipient's words."""
+    recipient = note.recipient
+    notice = render(note, recipient=recipient)
+    context = {"notice": notice, "recipient": recipient, "notifications_url": notifications_page()}
+    with speaking_to(recipient):
+        text = render_to_string("notifications/notice_email.txt", context)
+        html = render_to_string("notifications/notice_email.html", context)
+    return {
+        "subject": " ".join(notice.title.split()),
+        "message": text,
+        "html_message": html,
+        "from_email": None,
+        "recipient_list": [recipient.email],
+    }
+
+
+def notifications_page() -> str:
+    """The notifications page, absolute (the page lives in messaging; an app above may drop it)."""
+    try:
+        return absolute_url(reverse("notifications"))
+    except NoReverseMatch:
+        return ""
 
 
 def deliver_pending(*, limit: int = 500) -> int:

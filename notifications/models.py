@@ -6,7 +6,12 @@ from django.utils.translation import gettext_lazy as _
 class Notification(models.Model):
     """One row per recipient and event. Rows are written in the transaction that caused them;
     delivery (email) happens after commit, and a sweep delivers whatever a lost task missed.
-    `dedupe_key` makes every notification, and so every email, happen at most once."""
+    `dedupe_key` makes every notification, and so every email, happen at most once.
+
+    A notice is stored as its kind and `params` (codes, amounts, times, ids: never finished text)
+    and put into words when it is shown or sent (`notifications.render`), in the reader's language
+    and time zone at that moment. `title` and `body` hold the finished text of rows written before
+    `params` existed; those rows are shown as they were written."""
 
     class Kind(models.TextChoices):
         DISPUTE_OPENED = "dispute_opened", _("Dispute opened")
@@ -30,9 +35,11 @@ class Notification(models.Model):
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     dedupe_key = models.CharField(max_length=200)  # unique: a constraint below (no LIKE index with it)
-    title = models.CharField(max_length=200)
-    body = models.TextField(blank=True)
-    url = models.CharField(max_length=200, blank=True)
+    # Null on rows written before notices were rendered from their parameters.
+    params = models.JSONField(null=True, blank=True)
+    title = models.CharField(max_length=200, blank=True)  # old rows only
+    body = models.TextField(blank=True)  # old rows only
+    url = models.CharField(max_length=200, blank=True)  # a path; made absolute with SITE_URL when shown
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

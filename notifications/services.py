@@ -4,9 +4,14 @@ sent after commit; a sweep that delivers what a lost task missed. Never twice (d
 Two sinks with the same method: `Sink` writes each notification now (a person's action), and
 `CollectingSink` gathers them and writes them in one statement when it is flushed (a sweep's chunk
 of clock transitions, which may notify thousands of people). Whoever writes is handed the sink.
+
+A notification is written as its kind and `params` (amounts, times, ids, codes) and put into words
+when it is shown or sent (`notifications.render`): nothing is formatted per row here, so a sweep's
+cost per notice stays one small dict, and a later language or time-zone choice applies to it.
+`title` and `body` are for a fixed text (tests, and rows written before `params`).
 """
 
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -14,7 +19,8 @@ from core.bulk import insert_values
 from core.queue import enqueue
 from notifications.models import Notification
 
-FIELDS = ["recipient_id", "kind", "dedupe_key", "title", "body", "url", "created_at"]
+FIELDS = ["recipient_id", "kind", "dedupe_key", "params", "title", "body", "url", "created_at"]
+_PARAMS = Notification._meta.get_field("params")
 
 # Notifications per delivery task when a sink flushes many. A task that reaches its soft time limit
 # stops and is retried; the ones it already sent are skipped (each is claimed before sending).
@@ -24,13 +30,29 @@ DELIVERY_GROUP = 500
 class Sink:
     """Writes each notification now, once per key, and queues its delivery after commit."""
 
-    def notify(self, *, recipient: User | None, kind: str, key: str, title: str, body: str = "", url: str = "") -> None:
+    def notify(
+        self,
+        *,
+        recipient: User | None,
+        kind: str,
+        key: str,
+        params: dict | None = None,
+        url: str = "",
+        title: str = "",
+        body: str = "",
+    ) -> None:
         if recipient is None or not recipient.is_active:
             return
         try:
             with transaction.atomic():
                 note = Notification.objects.create(
-                    recipient=recipient, kind=kind, dedupe_key=key[:200], title=title[:200], body=body, url=url
+                    recipient=recipient,
+                    kind=kind,
+                    dedupe_key=key[:200],
+                    params=params,
+                    title=title[:200],
+                    body=body,
+                    url=url,
                 )
         except IntegrityError:
             return  # already notified for this event
@@ -45,13 +67,28 @@ class CollectingSink(Sink):
     def __init__(self) -> None:
         self.rows: list[list] = []  # in FIELDS order
 
-    def notify(self, *, recipient: User | None, kind: str, key: str, title: str, body: str = "", url: str = "") -> None:
+    def notify(
+        self,
+        *,
+        recipient: User | None,
+        kind: str,
+        key: str,
+        params: dict | None = None,
+        url: str = "",
+        title: str = "",
+        body: str = "",
+    ) -> None:
         if recipient is None or not recipient.is_active:
             return
-        self.rows.append([recipient.pk, kind, key[:200], title[:200], body, url, timezone.now()])
+        self.rows.append([recipient.pk, kind, key[:200], params, title[:200], body, url, timezone.now()])
 
     def flush(self) -> list[int]:
         rows, self.rows = self.rows, []
+        db = connections[DEFAULT_DB_ALIAS]
+        if db.vendor == "postgresql":  # insert_values takes ready values there: the JSON adapter
+            prepare = _PARAMS.get_db_prep_save
+            for row in rows:
+                row[3] = prepare(row[3], db)
         ids = insert_values(Notification, FIELDS, rows)
         if ids:
             transaction.on_commit(lambda: _queue_groups(ids))
@@ -61,9 +98,19 @@ class CollectingSink(Sink):
 NOW = Sink()
 
 
-def notify(*, recipient: User | None, kind: str, key: str, title: str, body: str = "", url: str = "") -> None:
-    """Record a notification now (once per key) and queue its delivery after commit."""
-    NOW.notify(recipient=recipient, kind=kind, key=key, title=title, body=body, url=url)
+def notify(
+    *,
+    recipient: User | None,
+    kind: str,
+    key: str,
+    params: dict | None = None,
+    url: str = "",
+    title: str = "",
+    body: str = "",
+) -> None:
+    """Record a notification now (once per key) and queue its delivery after commit. `url` is a
+    path (made absolute when shown or sent)."""
+    NOW.notify(recipient=recipient, kind=kind, key=key, params=params, url=url, title=title, body=body)
 
 
 def _queue_one(notification_id: int) -> None:

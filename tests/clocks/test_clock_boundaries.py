@@ -11,6 +11,7 @@ from disputes.models import Dispute, DisputeEvent, Refund
 from disputes.services import dispute_act_by
 from disputes.tasks import run_all_sweeps
 from notifications.models import Notification
+from notifications.render import render
 from orders.models import Order
 from tests.disputes.helpers import OPEN_AT, SHIPPED, dispute_in, open_dispute
 from tests.factories import make_order
@@ -147,7 +148,11 @@ def test_both_parties_hear_a_day_before_a_dispute_escalates_by_itself(world, clo
     at(clock, day_before + MINUTE)
     notes = Notification.objects.filter(kind="day_left")
     assert sorted(notes.values_list("recipient__username", flat=True)) == ["alice", "carol"]
-    assert "goes to the dispute team within a day" in notes.first().title
+    shown = render(notes.get(recipient=world.alice))
+    assert "goes to the dispute team within a day" in shown.title
+    # In her own words and zone: both sides' amounts and the moment it escalates, Los Angeles time.
+    assert "You ask for 48.00 USD; the seller offered 52.00 USD." in shown.happened
+    assert "Tue 24 Mar 2026 at 05:00 (Los Angeles time)" in shown.action
     at(clock, day_before + timedelta(hours=6))
     assert notes.count() == 2  # once each
 

@@ -38,5 +38,9 @@ def test_the_notifications_page_lists_them_and_marks_them_read(client, world):
         dispute_in(world, "awaiting_seller")
     client.force_login(world.carol)
     page = client.get("/notifications/").content.decode()
-    assert "A dispute was opened on order D-1" in page
+    # What happened, with the amount; what carol can do and by when, in her zone; what happens if not.
+    assert "Order D-1: the buyer opened a dispute asking for 80.00 USD" in page
+    assert "by Sat 14 Mar 2026 at 12:00 (UTC)." in page
+    assert "If you do not answer by then, the buyer&#x27;s request is granted" in page
+    assert 'href="/disputes/' in page
     assert api_as(world.carol).get("/api/notifications/").json()["unread"] == 0

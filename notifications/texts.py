@@ -1,0 +1,483 @@
+"""The words of each notice, from its kind and parameters, in the active language and time zone
+(`notifications.render` sets both to the reader's). Every notice says what happened, with the
+amounts and the other side's offer; what the reader can do, and by when; and what happens if they
+don't. Parties are spoken to in the second person.
+
+The parameters are what the writers store (disputes/notices.py, the sweeps, the order clocks):
+`order`, `dispute`, `role` (the reader's side: buyer, seller or team), `event` (the action that
+caused it), `by` (the side that acted), `state`, `currency`, `request` and `offer` (each side's
+latest amount), `return_item` (whether that amount comes with the item sent back), `amount`, `outcome`,
+`cause`, `deadline` (ISO time), `appeal`, `reason`, `condition`, `note`, `days`, `total`.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.utils import dateformat, timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from notifications.models import Notification
+from sellers.models import ReturnReason
+
+K = Notification.Kind
+Words = tuple[str, str, str, str]  # title, what happened, what you can do, what happens if not
+
+
+# --- amounts, times and people -----------------------------------------------------------------
+
+
+def money(p: dict, key: str) -> str:
+    raw = p.get(key)
+    if raw in (None, ""):
+        return ""
+    try:
+        amount = number_format(Decimal(str(raw)), 2)
+    except InvalidOperation:
+        amount = str(raw)
+    return _("%(amount)s %(currency)s") % {"amount": amount, "currency": p.get("currency", "")}
+
+
+def when(p: dict, key: str = "deadline") -> str:
+    """A time in the active zone (the reader's), saying which zone: "Tue 3 Mar 2026 at 14:00
+    (Los Angeles time)"."""
+    raw = p.get(key)
+    if not raw:
+        return ""
+    local = timezone.localtime(datetime.fromisoformat(raw))
+    name = timezone.get_current_timezone_name()
+    zone = (
+        "UTC"
+        if name in ("UTC", "Etc/UTC")
+        else _("%(city)s time") % {"city": name.rsplit("/", 1)[-1].replace("_", " ")}
+    )
+    return _("%(day)s at %(time)s (%(zone)s)") % {
+        "day": dateformat.format(local, "D j M Y"),
+        "time": dateformat.format(local, "H:i"),
+        "zone": zone,
+    }
+
+
+def other_side(p: dict) -> str:
+    return _("the buyer") if p.get("role") == "seller" else _("the seller")
+
+
+def quoted(note: str | None) -> str:
+    note = " ".join((note or "").split())
+    return f"“{note[:300]}{'…' if len(note) > 300 else ''}”" if note else ""
+
+
+def with_note(text: str, p: dict, who: str) -> str:
+    """`text`, and what `who` wrote with it, when they wrote something."""
+    if not p.get("note"):
+        return text
+    return text + " " + _("%(who)s wrote: %(note)s") % {"who": who, "note": quoted(p["note"])}
+
+
+def reason_label(code: str | None) -> str:
+    if code == "not_received":
+        return _("the item never arrived")
+    try:
+        return str(ReturnReason(code).label).lower()
+    except ValueError:
+        return code or ""
+
+
+def refund_phrase(p: dict, key: str) -> str:
+    """ "a refund of 30.00 USD", or with the item sent back first."""
+    if p.get("return_item"):
+        return _("a refund of %(amount)s once the item is sent back") % {"amount": money(p, key)}
+    return _("a refund of %(amount)s") % {"amount": money(p, key)}
+
+
+def positions(p: dict) -> str:
+    """Where each side stands, for the reader: "You ask for 80.00 USD; the seller offered 30.00 USD." """
+    if not p.get("request"):
+        return ""
+    request, offer, role = money(p, "request"), money(p, "offer"), p.get("role")
+    if role == "buyer":
+        if offer:
+            return _("You ask for %(request)s; the seller offered %(offer)s.") % {"request": request, "offer": offer}
+        return _("You ask for %(request)s; the seller has made no offer.") % {"request": request}
+    if role == "seller":
+        if offer:
+            return _("The buyer asks for %(request)s; you offered %(offer)s.") % {"request": request, "offer": offer}
+        return _("The buyer asks for %(request)s; you have made no offer.") % {"request": request}
+    if offer:
+        return _("The buyer asks for %(request)s; the seller offered %(offer)s.") % {"request": request, "offer": offer}
+    return _("The buyer asks for %(request)s; the seller has made no offer.") % {"request": request}
+
+
+def order_title(p: dict, text: str) -> str:
+    return _("Order %(n)s: %(what)s") % {"n": p.get("order", ""), "what": text}
+
+
+# --- what each side can do, and what happens if they don't -------------------------------------
+
+
+def seller_answer(p: dict) -> tuple[str, str]:
+    action = _("Accept the request, make a counter-offer or reject it with a reason by %(when)s.") % {"when": when(p)}
+    otherwise = _("If you do not answer by then, the buyer's request is granted: the buyer gets %(what)s.") % {
+        "what": refund_phrase(p, "request")
+    }
+    return action, otherwise
+
+
+def buyer_answer(p: dict) -> tuple[str, str]:
+    if p.get("offer"):
+        action = _(
+            "Accept the seller's offer, change your request, or send the dispute to the dispute team by %(when)s."
+        ) % {"when": when(p)}
+        otherwise = _("If you do not answer by then, the seller's offer is accepted for you: %(amount)s.") % {
+            "amount": money(p, "offer")
+        }
+    else:
+        action = _("Change your request, or send the dispute to the dispute team, by %(when)s.") % {"when": when(p)}
+        otherwise = _("If you do not answer by then, the dispute closes with no refund.")
+    return action, otherwise
+
+
+def return_ship(p: dict) -> tuple[str, str]:
+    action = _(
+        "Ship the item to the seller's return address and enter its tracking number on the dispute page by %(when)s."
+    ) % {"when": when(p)}
+    return action, _("If you do not, the dispute closes with no further refund.")
+
+
+def return_confirm(p: dict) -> tuple[str, str]:
+    action = _(
+        "When it arrives, confirm its condition on the dispute page by %(when)s: as expected, or damaged, empty or "
+        "a different item (the dispute team then decides)."
+    ) % {"when": when(p)}
+    otherwise = _("If you do not confirm by then, the buyer is refunded %(amount)s.") % {"amount": money(p, "amount")}
+    return action, otherwise
+
+
+def team_rules_by(p: dict) -> tuple[str, str]:
+    action = _("Add any photos or notes the dispute team should see on the dispute page.")
+    if p.get("deadline"):
+        otherwise = _("Without more from you, the team decides on what it has, by %(when)s.") % {"when": when(p)}
+    else:
+        otherwise = _("Without more from you, the team decides on what it has.")
+    return action, otherwise
+
+
+def by_state(p: dict) -> tuple[str, str]:
+    """What the reader can do in the dispute's state, and what happens if they don't."""
+    return {
+        "awaiting_seller": seller_answer,
+        "awaiting_buyer": buyer_answer,
+        "awaiting_return": return_ship,
+        "return_in_transit": return_confirm,
+    }.get(p.get("state"), team_rules_by)(p)
+
+
+def how_it_settled(p: dict) -> str:
+    """Why the dispute settled as it did, from the reader's side."""
+    role, cause = p.get("role"), p.get("cause")
+    mine = p.get("by") == role
+    if cause == "agreement":
+        if role == "buyer":
+            return _("You accepted the seller's offer.") if mine else _("The seller accepted your request.")
+        return _("You accepted the buyer's request.") if mine else _("The buyer accepted your offer.")
+    texts = {
+        ("seller_timeout", "buyer"): _("The seller did not answer in time, so your request was granted."),
+        ("seller_timeout", "seller"): _("You did not answer in time, so the buyer's request was granted."),
+        ("buyer_timeout", "buyer"): _("You did not answer the seller in time."),
+        ("buyer_timeout", "seller"): _("The buyer did not answer you in time."),
+        ("return_not_shipped", "buyer"): _("You did not ship the item back in time."),
+        ("return_not_shipped", "seller"): _("The buyer did not ship the item back in time."),
+        ("return_not_confirmed", "buyer"): _("The seller did not confirm the returned item in time."),
+        ("return_not_confirmed", "seller"): _("You did not confirm the returned item in time."),
+    }
+    return texts.get((cause, role), _("The dispute team ruled."))
+
+
+# --- each kind ---------------------------------------------------------------------------------
+
+
+def dispute_opened(p: dict) -> Words:
+    title = order_title(p, _("the buyer opened a dispute asking for %(amount)s") % {"amount": money(p, "request")})
+    happened = _("The buyer opened a dispute on order %(n)s (reason: %(reason)s) and asks for %(what)s.") % {
+        "n": p.get("order"),
+        "reason": reason_label(p.get("reason")),
+        "what": refund_phrase(p, "request"),
+    }
+    return (title, happened, *seller_answer(p))
+
+
+def your_turn(p: dict) -> Words:
+    state, event = p.get("state"), p.get("event")
+    if event == "evidence_request":
+        title = order_title(p, _("the dispute team asks you for evidence"))
+        happened = _("The dispute team asks: %(note)s") % {"note": quoted(p.get("note"))}
+        action = _("Add photos or a note on the dispute page by %(when)s.") % {"when": when(p)}
+        return title, happened, action, _("If you do not, the team decides without it.")
+    if state == "awaiting_buyer" and event == "reject":
+        title = order_title(p, _("the seller rejected your request"))
+        happened = with_note(_("The seller rejected your request for %(request)s.") % {"request": money(p, "request")},
+                             p, _("They"))  # fmt: skip
+        if p.get("offer"):
+            happened += " " + _("Their earlier offer of %(offer)s still stands.") % {"offer": money(p, "offer")}
+    elif state == "awaiting_buyer":
+        title = order_title(p, _("the seller offers %(offer)s") % {"offer": money(p, "offer")})
+        offer = (
+            _("a refund of %(amount)s once you send the item back")
+            if p.get("return_item")
+            else _("a refund of %(amount)s")
+        ) % {"amount": money(p, "offer")}
+        happened = with_note(
+            _("The seller offered %(offer)s, instead of the %(request)s you asked for.")
+            % {"offer": offer, "request": money(p, "request")},
+            p,
+            _("They"),
+        )
+    elif state == "awaiting_seller":
+        title = order_title(p, _("the buyer now asks for %(amount)s") % {"amount": money(p, "request")})
+        happened = _("The buyer changed their request to %(what)s.") % {"what": refund_phrase(p, "request")}
+        if p.get("offer"):
+            happened += " " + _("Your offer was %(offer)s.") % {"offer": money(p, "offer")}
+        happened = with_note(happened, p, _("They"))
+    elif state == "awaiting_return":
+        title = order_title(p, _("send the item back"))
+        happened = (
+            how_it_settled(p)
+            + " "
+            + _("Send the item back: once the seller confirms it arrived, you are refunded %(amount)s.")
+            % {"amount": money(p, "amount")}
+        )
+    elif state == "return_in_transit":
+        title = order_title(p, _("the item is on its way back to you"))
+        happened = _("The buyer shipped the item back (%(carrier)s, tracking %(tracking)s).") % {
+            "carrier": p.get("carrier", ""),
+            "tracking": p.get("tracking", ""),
+        }
+    else:
+        title = order_title(p, _("it is your turn in the dispute"))
+        happened = positions(p)
+    return (title, happened, *by_state(p))
+
+
+def escalated(p: dict) -> Words:
+    role, event, by = p.get("role"), p.get("event"), p.get("by")
+    title = order_title(p, _("the dispute went to the dispute team"))
+    if event == "auto_escalate":
+        first = _("The dispute was not settled within %(days)s days, so it went to the dispute team.") % {
+            "days": settings.AUTO_ESCALATE_AFTER_DAYS
+        }
+    elif event == "appeal":
+        title = order_title(p, _("the ruling was appealed"))
+        if by == role:
+            first = _("You appealed the ruling.")
+        else:
+            first = _("%(who)s appealed the ruling.") % {"who": other_side(p).capitalize()}
+        first += " " + _("Another member of the dispute team reviews the dispute.")
+    elif event == "return_received":
+        first = _("The returned item was reported as received %(condition)s, so the dispute team decides.") % {
+            "condition": {"damaged": _("damaged"), "empty": _("empty"), "different": _("as a different item")}.get(
+                p.get("condition"), p.get("condition", "")
+            )
+        }
+    elif event == "take_over":
+        first = _("The dispute team took the dispute over.")
+    elif by == role:
+        first = _("You sent the dispute to the dispute team.")
+    else:
+        first = _("%(who)s sent the dispute to the dispute team.") % {"who": other_side(p).capitalize()}
+    happened = " ".join(part for part in (first, positions(p)) if part)
+    return (title, happened, *team_rules_by(p))
+
+
+def assigned(p: dict) -> Words:
+    title = _("Dispute #%(id)s on order %(n)s is assigned to you") % {"id": p.get("dispute"), "n": p.get("order")}
+    action = _("Review it and rule by %(when)s.") % {"when": when(p)} if p.get("deadline") else _("Review it and rule.")
+    return title, positions(p), action, _("After that, the ruling is overdue and you are reminded of it.")
+
+
+def outcome_phrase(p: dict) -> str:
+    """ "a partial refund (30.00 USD in all) to you", "no refund"."""
+    outcome, amount = p.get("outcome"), money(p, "amount")
+    to_whom = _("to you") if p.get("role") == "buyer" else _("to the buyer")
+    if outcome == "return":
+        return _("that the item goes back to the seller, then %(amount)s is refunded %(to)s") % {
+            "amount": amount,
+            "to": to_whom,
+        }
+    if outcome == "no_refund" or not p.get("amount") or Decimal(str(p["amount"])) <= 0:
+        return _("no refund")
+    if outcome == "full_refund":
+        return _("a full refund (%(amount)s in all) %(to)s") % {"amount": amount, "to": to_whom}
+    return _("a partial refund (%(amount)s in all) %(to)s") % {"amount": amount, "to": to_whom}
+
+
+def ruled(p: dict) -> Words:
+    title = order_title(p, _("the dispute team ruled"))
+    happened = with_note(_("The dispute team ruled %(outcome)s.") % {"outcome": outcome_phrase(p)}, p, _("The team"))
+    if p.get("appeal"):
+        action = _(
+            "If you disagree, you may appeal once, within %(days)s days: by %(when)s. Another member of the team "
+            "then reviews the dispute."
+        ) % {"when": when(p), "days": settings.APPEAL_DAYS}
+        otherwise = _("If nobody appeals by then, the ruling is final.")
+    else:
+        action, otherwise = "", _("This ruling is final.")
+    return title, happened, action, otherwise
+
+
+def resolved(p: dict) -> Words:
+    amount = p.get("amount")
+    if amount and Decimal(str(amount)) > 0:
+        refund = _("%(amount)s refunded to you") if p.get("role") == "buyer" else _("%(amount)s refunded to the buyer")
+        title = order_title(p, _("dispute closed, %(refund)s") % {"refund": refund % {"amount": money(p, "amount")}})
+    else:
+        title = order_title(p, _("dispute closed, no refund"))
+    if p.get("event") == "return_received":
+        how = (
+            _("You confirmed the returned item.")
+            if p.get("role") == "seller"
+            else _("The seller confirmed the returned item.")
+        )
+    else:
+        how = how_it_settled(p)
+    happened = how + " " + _("The dispute is closed with %(outcome)s.") % {"outcome": outcome_phrase(p)}
+    if p.get("cause") == "ruling":
+        return title, happened, "", ""
+    return title, happened, _("Nothing more is needed from you."), ""
+
+
+def refunded(p: dict) -> Words:
+    title = order_title(p, _("you were refunded %(amount)s") % {"amount": money(p, "amount")})
+    happened = _("A refund of %(amount)s for order %(n)s was issued to you.") % {
+        "amount": money(p, "amount"),
+        "n": p.get("order"),
+    }
+    return title, happened, _("Nothing more is needed from you."), ""
+
+
+def day_left(p: dict) -> Words:
+    event, state = p.get("event"), p.get("state")
+    if event == "escalation":
+        title = order_title(p, _("the dispute goes to the dispute team within a day"))
+        happened = " ".join(part for part in (_("The dispute is not settled yet."), positions(p)) if part)
+        if p.get("role") == "buyer":
+            action = _("Settle it before %(when)s: accept the seller's offer, or change your request.") % {
+                "when": when(p)
+            }
+        else:
+            action = _("Settle it before %(when)s: accept the buyer's request, or make an offer they accept.") % {
+                "when": when(p)
+            }
+        return title, happened, action, _("If it is not settled by then, the dispute team decides.")
+    if event == "evidence":
+        title = order_title(p, _("one day left to send the evidence the dispute team asked for"))
+        happened = _("The dispute team asked: %(note)s") % {"note": quoted(p.get("note"))}
+        action = _("Add photos or a note on the dispute page by %(when)s.") % {"when": when(p)}
+        return title, happened, action, _("If you do not, the team decides without it.")
+    if p.get("role") == "team":
+        title = _("One day left to rule on dispute #%(id)s (order %(n)s)") % {
+            "id": p.get("dispute"),
+            "n": p.get("order"),
+        }
+        action = _("Rule by %(when)s.") % {"when": when(p)}
+        return title, positions(p), action, _("After that, the ruling is overdue.")
+    title = order_title(p, _("one day left to act on the dispute"))
+    if state == "awaiting_return":
+        happened = _("You agreed to send the item back; once the seller confirms it, you are refunded %(amount)s.") % {
+            "amount": money(p, "amount")
+        }
+    elif state == "return_in_transit":
+        happened = _("The buyer sent the item back; the agreed refund is %(amount)s.") % {"amount": money(p, "amount")}
+    else:
+        happened = positions(p)
+    return (title, happened, *by_state(p))
+
+
+def sla_breached(p: dict) -> Words:
+    title = _("The ruling on dispute #%(id)s (order %(n)s) is overdue") % {"id": p.get("dispute"), "n": p.get("order")}
+    happened = _("It was due %(when)s.") % {"when": when(p)}
+    action = _("Rule on it now, or release it to the queue if you cannot.")
+    return title, happened, action, _("The parties are waiting; the dispute stays overdue until it is ruled.")
+
+
+def needs_person(p: dict) -> Words:
+    title = _("Dispute #%(id)s on order %(n)s needs a person") % {"id": p.get("dispute"), "n": p.get("order")}
+    happened = _("A step the system takes by itself failed: %(why)s") % {"why": quoted(p.get("note"))}
+    action = _("Look at it in the review queue and take it over.")
+    return title, happened, action, _("Until someone does, the system tries again every hour.")
+
+
+def ruling_withdrawn(p: dict) -> Words:
+    title = _("Your proposed ruling on dispute #%(id)s was withdrawn") % {"id": p.get("dispute")}
+    happened = _("The dispute on order %(n)s moved on (%(action)s) before a second member approved your ruling.") % {
+        "n": p.get("order"),
+        "action": p.get("event", ""),
+    }
+    action = _("Look at the dispute again and propose a new ruling if one is still needed.")
+    return title, happened, action, ""
+
+
+def window_opens(p: dict) -> Words:
+    title = order_title(p, _("you can open a dispute if something is wrong"))
+    happened = _("Buyer protection for order %(n)s (%(total)s) is open.") % {
+        "n": p.get("order"),
+        "total": money(p, "total"),
+    }
+    action = _(
+        "If the item did not arrive or is not as described, open a dispute from the order's page by %(when)s."
+    ) % {"when": when(p)}
+    return title, happened, action, _("After that, the order completes and the seller is paid.")
+
+
+def window_closing(p: dict) -> Words:
+    title = order_title(p, _("buyer protection ends in %(days)s days") % {"days": p.get("days")})
+    happened = _("Buyer protection for order %(n)s (%(total)s) ends %(when)s.") % {
+        "n": p.get("order"),
+        "total": money(p, "total"),
+        "when": when(p),
+    }
+    action = _("If something is wrong with the order, open a dispute from the order's page before then.")
+    return title, happened, action, _("After that you can no longer open a dispute, and the seller is paid.")
+
+
+def order_cancelled(p: dict) -> Words:
+    title = order_title(p, _("cancelled and refunded: it was never shipped"))
+    if p.get("role") == "seller":
+        happened = _(
+            "You did not ship order %(n)s before buyer protection ended, so it is cancelled and %(amount)s is "
+            "refunded to the buyer."
+        )
+    else:
+        happened = _(
+            "The seller did not ship order %(n)s before buyer protection ended, so it is cancelled and %(amount)s is "
+            "refunded to you."
+        )
+    happened %= {"n": p.get("order"), "amount": money(p, "amount")}
+    return title, happened, _("Nothing more is needed from you."), ""
+
+
+WORDS: dict[str, Callable[[dict], Words]] = {
+    K.DISPUTE_OPENED: dispute_opened,
+    K.YOUR_TURN: your_turn,
+    K.DAY_LEFT: day_left,
+    K.ESCALATED: escalated,
+    K.ASSIGNED: assigned,
+    K.RULED: ruled,
+    K.REFUNDED: refunded,
+    K.RESOLVED: resolved,
+    K.WINDOW_OPENS: window_opens,
+    K.WINDOW_CLOSING: window_closing,
+    K.SLA_BREACHED: sla_breached,
+    K.NEEDS_PERSON: needs_person,
+    K.RULING_WITHDRAWN: ruling_withdrawn,
+    K.ORDER_CANCELLED: order_cancelled,
+}
+
+
+def words(kind: str, params: dict) -> Words:
+    """The notice's words; a kind without words of its own shows its label."""
+    build = WORDS.get(kind)
+    if build is None:
+        return str(K(kind).label) if kind in K.values else kind, "", "", ""
+    return build(params)
