@@ -1,6 +1,8 @@
+import base64
 import uuid
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -93,3 +95,39 @@ class ThreadState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.thread}"
+
+
+class PendingUpload(models.Model):
+    """A photo chosen on a form that was refused, kept so the next try need not choose it again.
+    Already cleaned by the photo pipeline; only its owner may attach it, and it expires
+    (`messaging.photos.PENDING_UPLOAD_MINUTES`) unless a message or evidence takes it first."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("file name"), max_length=100, blank=True)  # as chosen, to tell photos apart
+    file = models.FileField(max_length=200)
+    thumbnail = models.FileField(max_length=200)
+    content_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    sha256 = models.CharField(_("SHA-256 of the original"), max_length=64)
+    original_size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("pending upload")
+        verbose_name_plural = _("pending uploads")
+
+    def __str__(self) -> str:
+        return f"Pending upload {self.id} of {self.owner_id} until {self.expires_at:%H:%M}"
+
+    def thumbnail_src(self) -> str:
+        """The thumbnail inline, as a data: URL: a pending upload has no address of its own and is
+        shown only on its owner's form (the CSP allows data: images)."""
+        try:
+            with default_storage.open(self.thumbnail.name, "rb") as thumbnail:
+                encoded = base64.b64encode(thumbnail.read()).decode("ascii")
+        except OSError:  # expired and swept between finding and showing it
+            return ""
+        return f"data:{self.content_type};base64,{encoded}"

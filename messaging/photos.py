@@ -10,14 +10,23 @@ Photos come from anyone and are evidence and personal data, so every upload is:
 
 import hashlib
 import io
+import logging
 import secrets
 import threading
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import PurePath
+from uuid import UUID
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from core.errors import RuleViolation
@@ -219,6 +228,9 @@ def clean_uploads(uploads: list) -> list[CleanPhoto]:
         )
     cleaned = []
     for index, upload in enumerate(uploads, start=1):
+        if isinstance(upload, CleanPhoto):  # cleaned here before: a kept pending upload (below)
+            cleaned.append(upload)
+            continue
         name = _("Photo %(n)s") % {"n": index}
         cleaned.append(clean_photo(read_bounded(upload, name), name))
     return cleaned
@@ -226,3 +238,183 @@ def clean_uploads(uploads: list) -> list[CleanPhoto]:
 
 def random_name(prefix: str, extension: str) -> str:
     return f"{prefix}/{secrets.token_hex(2)}/{secrets.token_urlsafe(24)}.{extension}"
+
+
+# --- pending uploads: the photos of a refused form, kept for the next try ------------------------
+
+PENDING_UPLOAD_MINUTES = 30
+# A form holds at most PHOTOS_PER_MESSAGE; this bounds what repeated refused tries can pile up.
+PENDING_UPLOADS_PER_OWNER = 24
+
+log = logging.getLogger(__name__)
+
+
+def _shown_name(upload, index: int) -> str:
+    """The chosen file's own name (what the person recognises), without any path; else "Photo N"."""
+    name = PurePath(str(getattr(upload, "name", "") or "")).name.strip()
+    return name[:100] if name else _("Photo %(n)s") % {"n": index}
+
+
+def pending_uploads_keep(*, owner, uploads: list, room: int) -> tuple[list, list[RuleViolation]]:
+    """Clean each upload through the pipeline and keep the good ones as the owner's pending uploads
+    for PENDING_UPLOAD_MINUTES. Every upload is tried, so every refusal is told at once; at most
+    `room` are kept (the form's photo limit less what it already holds). Returns (kept, refusals)."""
+    from messaging.models import PendingUpload
+
+    refusals: list[RuleViolation] = []
+    if len(uploads) > room:
+        refusals.append(
+            RuleViolation(
+                "invalid",
+                _("Attach at most %(n)s photos; the first ones you chose are kept.")
+                % {"n": settings.PHOTOS_PER_MESSAGE},
+                status=400,
+            )
+        )
+        uploads = uploads[: max(room, 0)]
+    cleaned = []
+    for index, upload in enumerate(uploads, start=1):
+        name = _shown_name(upload, index)
+        try:
+            cleaned.append((name, clean_photo(read_bounded(upload, name), name)))
+        except RuleViolation as refusal:
+            refusals.append(refusal)
+    if not cleaned:
+        return [], refusals
+    pending_uploads_expire(limit=50)  # a little of the sweep's work, where pending uploads are made
+    expires_at = timezone.now() + timedelta(minutes=PENDING_UPLOAD_MINUTES)
+    rows = []
+    try:
+        for name, photo in cleaned:
+            rows.append(
+                PendingUpload(
+                    owner=owner,
+                    name=name,
+                    file=default_storage.save(random_name("pending", photo.extension), ContentFile(photo.content)),
+                    thumbnail=default_storage.save(
+                        random_name("pending-thumbs", photo.extension), ContentFile(photo.thumbnail)
+                    ),
+                    content_type=photo.content_type,
+                    width=photo.width,
+                    height=photo.height,
+                    sha256=photo.sha256,
+                    original_size=photo.original_size,
+                    expires_at=expires_at,
+                )
+            )
+        PendingUpload.objects.bulk_create(rows)
+    except BaseException:
+        _delete_files(rows)
+        raise
+    _forget_beyond_limit(owner)
+    return rows, refusals
+
+
+def pending_uploads_find(*, owner, ids: list[str]) -> tuple[list, list[RuleViolation]]:
+    """The owner's pending uploads named by `ids`, in that order. Someone else's, expired or
+    unknown ids are not found, alike; the refusal says how many are gone, so a form never goes
+    out silently missing a photo the person thinks is attached."""
+    from messaging.models import PendingUpload
+
+    wanted = []
+    for raw in ids:
+        try:
+            wanted.append(UUID(str(raw)))
+        except ValueError:
+            continue
+    wanted = list(dict.fromkeys(wanted))[: settings.PHOTOS_PER_MESSAGE]
+    found = PendingUpload.objects.filter(owner=owner, pk__in=wanted, expires_at__gt=timezone.now()).in_bulk()
+    rows = [found[pk] for pk in wanted if pk in found]
+    gone = len(ids) - len(rows)
+    refusals = []
+    if gone > 0:
+        detail = ngettext(
+            "%(n)s photo you chose earlier is no longer kept (we keep them %(minutes)s minutes): choose it again.",
+            "%(n)s photos you chose earlier are no longer kept (we keep them %(minutes)s minutes): choose them again.",
+            gone,
+        ) % {"n": gone, "minutes": PENDING_UPLOAD_MINUTES}
+        refusals.append(RuleViolation("pending_upload_gone", detail, status=400))
+    return rows, refusals
+
+
+def pending_upload_photo(row) -> CleanPhoto:
+    """A pending upload as the pipeline's own output, which clean_uploads takes as it is."""
+    with default_storage.open(row.file.name, "rb") as content, default_storage.open(row.thumbnail.name, "rb") as thumb:
+        return CleanPhoto(
+            content=content.read(),
+            thumbnail=thumb.read(),
+            extension=PurePath(row.file.name).suffix.lstrip("."),
+            content_type=row.content_type,
+            width=row.width,
+            height=row.height,
+            sha256=row.sha256,
+            original_size=row.original_size,
+        )
+
+
+def pending_uploads_release(rows: list) -> None:
+    """Forget pending uploads a message or evidence has taken (it stored its own copies)."""
+    from messaging.models import PendingUpload
+
+    PendingUpload.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    transaction.on_commit(lambda: _delete_files(rows))
+
+
+def pending_uploads_expire(*, now=None, limit: int = 500) -> int:
+    """Delete pending uploads past their time, and their files. Safe in two workers at once:
+    each claims its rows with SKIP LOCKED."""
+    from messaging.models import PendingUpload
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        expired = list(
+            PendingUpload.objects.filter(expires_at__lte=now)
+            .order_by("expires_at")
+            .select_for_update(skip_locked=True)[:limit]
+        )
+        if not expired:
+            return 0
+        PendingUpload.objects.filter(pk__in=[row.pk for row in expired]).delete()
+        transaction.on_commit(lambda: _delete_files(expired))
+    log.info("pending uploads expired=%s", len(expired))
+    return len(expired)
+
+
+def _forget_beyond_limit(owner) -> None:
+    from messaging.models import PendingUpload
+
+    surplus = list(PendingUpload.objects.filter(owner=owner).order_by("-created_at")[PENDING_UPLOADS_PER_OWNER:])
+    if surplus:
+        pending_uploads_release(surplus)
+
+
+def _delete_files(rows: list) -> None:
+    for row in rows:
+        for name in (row.file.name, row.thumbnail.name):
+            if name:
+                default_storage.delete(name)
+
+
+class PendingPhotos:
+    """What core.pages.form_submit keeps a form's photos with between tries (`keeper=`)."""
+
+    minutes = PENDING_UPLOAD_MINUTES
+
+    @property
+    def limit(self) -> int:
+        return settings.PHOTOS_PER_MESSAGE
+
+    def find(self, owner, ids: list[str]):
+        return pending_uploads_find(owner=owner, ids=ids)
+
+    def keep(self, owner, uploads: list, *, room: int):
+        return pending_uploads_keep(owner=owner, uploads=uploads, room=room)
+
+    def uploads(self, rows: list) -> list[CleanPhoto]:
+        return [pending_upload_photo(row) for row in rows]
+
+    def release(self, rows: list) -> None:
+        pending_uploads_release(rows)
+
+
+pending_photos = PendingPhotos()
