@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from accounts import roles
 from accounts.models import User
-from disputes.models import Dispute, State
+from disputes.models import Dispute, Party, State
 from disputes.payments import refunded_so_far
 from disputes.states import AWAITING, clock_for
 from disputes.terms import buyer_request, standing_offer
@@ -62,9 +62,10 @@ def refund_position(dispute: Dispute) -> dict:
     return {"paid": order.total, "refunded": refunded, "left": order.total - refunded, "currency": order.currency}
 
 
-def default_outcome(dispute: Dispute) -> str | None:
+def default_outcome(dispute: Dispute, *, viewer: str | None = None) -> str | None:
     """In words: what happens at the next deadline if nobody acts. The deadlines and what follows
-    them come from the clock table (disputes/states.py CLOCKS)."""
+    them come from the clock table (disputes/states.py CLOCKS). `viewer` ("buyer" or "seller") words
+    it in the second person for that party; without one (the API, the team) it is neutral."""
     if dispute.set_aside_at is not None:
         return _("This dispute is waiting for the dispute team to look at it: a step could not be completed.")
     answer = clock_for(dispute.state, "respond_by")
@@ -72,13 +73,37 @@ def default_outcome(dispute: Dispute) -> str | None:
     if answer is None or dispute.respond_by is None:
         return None
     when = _when(dispute.respond_by)
+    buyer, seller = viewer == Party.BUYER, viewer == Party.SELLER
     if settle is not None and dispute.escalate_at and dispute.escalate_at <= dispute.respond_by:
         return _("If the dispute is not settled by %(when)s, it goes to the dispute team by itself.") % {
             "when": _when(dispute.escalate_at)
         }
     if answer.expiry == "seller_timeout":
         request = buyer_request(dispute)
-        if request.return_item:
+        if buyer:
+            text = (
+                _(
+                    "If the seller does not answer by %(when)s, your request is granted: you send the item back "
+                    "and are refunded %(amount)s."
+                )
+                if request.return_item
+                else _(
+                    "If the seller does not answer by %(when)s, your request is granted: you are refunded %(amount)s."
+                )
+            )
+        elif seller:
+            text = (
+                _(
+                    "If you do not answer by %(when)s, the buyer's request is granted: the item comes back to you "
+                    "and the buyer is refunded %(amount)s."
+                )
+                if request.return_item
+                else _(
+                    "If you do not answer by %(when)s, the buyer's request is granted: the buyer is refunded "
+                    "%(amount)s."
+                )
+            )
+        elif request.return_item:
             text = _(
                 "If the seller does not answer by %(when)s, the buyer's request is granted: "
                 "the item goes back and %(amount)s is refunded."
@@ -91,23 +116,58 @@ def default_outcome(dispute: Dispute) -> str | None:
     if answer.expiry == "buyer_timeout":
         offer = standing_offer(dispute)
         if offer is None:
+            if buyer:
+                return _("If you do not answer by %(when)s, the dispute closes with no refund.") % {"when": when}
             return _("If the buyer does not answer by %(when)s, the dispute closes with no refund.") % {"when": when}
+        values = {"when": when, "amount": _money(offer.refund_amount, dispute)}
+        if buyer:
+            text = (
+                _(
+                    "If you do not answer by %(when)s, the seller's offer is taken for you: you send the item back "
+                    "and are refunded %(amount)s."
+                )
+                if offer.return_item
+                else _(
+                    "If you do not answer by %(when)s, the seller's offer is taken for you: you are refunded "
+                    "%(amount)s."
+                )
+            )
+            return text % values
+        if seller:
+            text = (
+                _(
+                    "If the buyer does not answer by %(when)s, your offer is accepted: the item comes back to you "
+                    "and the buyer is refunded %(amount)s."
+                )
+                if offer.return_item
+                else _(
+                    "If the buyer does not answer by %(when)s, your offer is accepted: the buyer is refunded "
+                    "%(amount)s."
+                )
+            )
+            return text % values
         return _(
             "If the buyer does not answer by %(when)s, the seller's offer is accepted: %(amount)s refunded%(ret)s."
-        ) % {
-            "when": when,
-            "amount": _money(offer.refund_amount, dispute),
-            "ret": _(" after the item is returned") if offer.return_item else "",
-        }
+        ) % {**values, "ret": _(" after the item is returned") if offer.return_item else ""}
     if answer.expiry == "":
         return _("The dispute team is due to rule by %(when)s.") % {"when": when}
     if answer.expiry == "return_not_shipped":
+        if buyer:
+            return _("If you do not submit the return's tracking by %(when)s, the dispute closes with no refund.") % {
+                "when": when
+            }
         return _(
             "If the buyer does not submit the return's tracking by %(when)s, the dispute closes with no refund."
         ) % {"when": when}
     if answer.expiry == "return_not_confirmed":
-        return _("If the seller does not confirm the returned item by %(when)s, the buyer is refunded %(amount)s.") % {
-            "when": when,
-            "amount": _money(dispute.agreed_refund_amount or 0, dispute),
-        }
+        values = {"when": when, "amount": _money(dispute.agreed_refund_amount or 0, dispute)}
+        if buyer:
+            return _("If the seller does not confirm the returned item by %(when)s, you are refunded %(amount)s.") % (
+                values
+            )
+        if seller:
+            return _("If you do not confirm the returned item by %(when)s, the buyer is refunded %(amount)s.") % values
+        return _("If the seller does not confirm the returned item by %(when)s, the buyer is refunded %(amount)s.") % (
+            values
+        )
     raise ValueError(f"no default-outcome text for the {answer.name} clock")

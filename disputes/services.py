@@ -46,6 +46,11 @@ def party_of(user: User, dispute: Dispute) -> Party:
     raise RuleViolation("forbidden", _("You are not a party to this dispute."), status=403)
 
 
+# A cancelled dispute, or one that paid a refund, uses up one of this many tries per order: the
+# third is refused (`reopen_limit`), so a dispute cancelled once can be reopened once.
+OPEN_TRIES_PER_ORDER = 2
+
+
 def refuse_unless_buyer(user: User, order: Order) -> None:
     """Only the order's buyer opens a dispute. Whoever may see the order but is not its buyer (its
     seller, a team member, the platform) is told so: 409 invalid_state, the answer for an action the
@@ -79,11 +84,52 @@ def open_refusal(order: Order, *, now=None) -> RuleViolation | None:
         return RuleViolation("dispute_exists", _("This order already has an open dispute (#%(id)s).") % {"id": live.pk})
     if any(d.state == State.RESOLVED for d in disputes):
         return RuleViolation("dispute_exists", _("This order's dispute was already resolved."))
-    # A cancelled dispute, or one that paid a refund, uses up one of the two tries per order.
+    # A cancelled dispute, or one that paid a refund, uses up one of the tries per order.
     used = sum(1 for d in disputes if d.state == State.CANCELLED or d.refunded_amount > 0)
-    if used >= 2:
+    if used >= OPEN_TRIES_PER_ORDER:
         return RuleViolation("reopen_limit", _("A cancelled dispute can be reopened only once."))
     return None
+
+
+def dispute_open_refusals(
+    *,
+    order: Order,
+    reason: str,
+    item_received: bool,
+    refund_type: str,
+    refund_amount: Decimal | None = None,
+    return_item: bool = False,
+    uploads: list | None = None,
+) -> list[RuleViolation]:
+    """Every reason the request as filled in cannot open a dispute, all at once (a page shows them
+    together): the rules `dispute_open` applies before it locks the order."""
+    refusals = []
+    if reason not in Reason.values:
+        refusals.append(RuleViolation("invalid", _("Choose a reason from the list."), status=400))
+    if refund_type == RefundType.PARTIAL and (refund_amount is None or refund_amount <= 0):
+        refusals.append(RuleViolation("invalid_amount", _("Give the amount of the partial refund."), status=400))
+    elif refund_type == RefundType.PARTIAL:
+        left = order.total - refunded_so_far(order)
+        if Decimal(refund_amount).quantize(Decimal("0.01")) > left:
+            refusals.append(
+                RuleViolation(
+                    "invalid_amount",
+                    _("A partial refund must be more than 0 and at most the %(left)s %(cur)s left to refund.")
+                    % {"left": left, "cur": order.currency},
+                    status=400,
+                )
+            )
+    if reason == Reason.NOT_RECEIVED and item_received:
+        refusals.append(RuleViolation("invalid", _("'Not received' cannot go with an item you received."), status=400))
+    try:
+        refuse_impossible_return(reason=reason, item_received=item_received, return_item=return_item)
+    except RuleViolation as refusal:
+        refusals.append(refusal)
+    if item_received and reason in CONDITION_REASONS and not uploads:
+        refusals.append(
+            RuleViolation("photos_required", _("Add at least one photo that shows the problem."), status=400)
+        )
+    return refusals
 
 
 def dispute_open(
@@ -103,15 +149,17 @@ def dispute_open(
     is about its condition."""
     uploads = uploads or []
     refuse_unless_buyer(buyer, order)
-    if reason not in Reason.values:
-        raise RuleViolation("invalid", _("Choose a reason from the list."), status=400)
-    if refund_type == RefundType.PARTIAL and (refund_amount is None or refund_amount <= 0):
-        raise RuleViolation("invalid_amount", _("Give the amount of the partial refund."), status=400)
-    if reason == Reason.NOT_RECEIVED and item_received:
-        raise RuleViolation("invalid", _("'Not received' cannot go with an item you received."), status=400)
-    refuse_impossible_return(reason=reason, item_received=item_received, return_item=return_item)
-    if item_received and reason in CONDITION_REASONS and not uploads:
-        raise RuleViolation("photos_required", _("Add at least one photo that shows the problem."), status=400)
+    refusals = dispute_open_refusals(
+        order=order,
+        reason=reason,
+        item_received=item_received,
+        refund_type=refund_type,
+        refund_amount=refund_amount,
+        return_item=return_item,
+        uploads=uploads,
+    )
+    if refusals:
+        raise refusals[0]
     photos = clean_uploads(uploads)
 
     now = timezone.now()

@@ -8,4 +8,5 @@ urlpatterns = [
     path("<int:pk>/", views.dispute_detail_view, name="detail"),
     path("<int:pk>/evidence/", views.evidence_view, name="evidence"),
     path("<int:pk>/<slug:action>/", views.dispute_act_view, name="act"),
+    path("<int:pk>/<slug:action>/confirm/", views.dispute_confirm_view, name="confirm"),
 ]

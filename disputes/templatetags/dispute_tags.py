@@ -2,6 +2,7 @@ from django import template
 from django.utils.translation import gettext_lazy as _
 
 from disputes.models import State
+from disputes.states import WITH_TEAM
 
 register = template.Library()
 
@@ -36,3 +37,12 @@ def state_label(state: str) -> str:
         return State(state).label
     except ValueError:
         return state
+
+
+@register.filter
+def party_state_label(state: str) -> str:
+    """A dispute's state as a buyer or seller sees it in a list: the team is one desk, so
+    "escalated" and "under review" (which differ only by who on the team holds it) read alike."""
+    if state in WITH_TEAM:
+        return str(_("With the dispute team"))
+    return state_label(state)
