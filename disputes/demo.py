@@ -1,58 +1,112 @@
-"""Demo disputes in several states, reached through the same services people use."""
+"""Demo disputes, one in every state, reached through the same services people use.
+
+Each stands on an order made for it (orders/demo.py JOURNEY_ORDERS) whose facts agree with what the
+dispute says: "not received" on an order shipped and never delivered (or marked delivered but not
+found), an item's condition on a delivered order with photos of it. Safe to run twice: an order that
+already has a dispute is left as it is.
+"""
 
 from decimal import Decimal
 
-from django.utils import timezone
-
 from accounts.models import User
 from disputes.services import dispute_act_by, dispute_open
-from orders.models import Order
+from messaging.demo import drawing
+from orders.models import Carrier, Order
 
 
-def _open_orders(buyer: str, store: str):
-    now = timezone.now()
-    return Order.objects.filter(
-        buyer__username=buyer, store__slug=store, window_opens_at__lte=now, window_closes_at__gt=now
-    ).select_related("store__owner", "buyer", "carrier")
+def _open(order: Order, reason: str, *, received: bool, text: str, amount=None, return_item=False, photo=False):
+    return dispute_open(
+        buyer=order.buyer,
+        order=order,
+        reason=reason,
+        item_received=received,
+        refund_type="partial" if amount else "full",
+        refund_amount=amount,
+        return_item=return_item,
+        description=text,
+        uploads=[drawing(f"{order.number}-{reason}", "#7aa7d9")] if photo else [],
+    )
+
+
+def _claim(dispute, erin: User) -> None:
+    """erin takes the dispute, unless routing (run when an escalation commits) already gave it out."""
+    dispute.refresh_from_db()
+    if dispute.state == "escalated":
+        dispute_act_by(user=erin, dispute=dispute, action="claim")
+
+
+def _awaiting_seller(order: Order, erin: User) -> None:
+    _open(order, "not_received", received=False, text="Tracking has not moved for 9 days.")
+
+
+def _awaiting_buyer(order: Order, erin: User) -> None:
+    dispute = _open(order, "damaged", received=True, photo=True, text="The case arrived with a crack across the front.")
+    dispute_act_by(user=order.store.owner, dispute=dispute, action="propose", refund_amount=Decimal("4.00"),
+                   note="The case still protects the phone; I can refund 4.00 USD.")  # fmt: skip
+
+
+def _escalated(order: Order, erin: User) -> None:
+    dispute = _open(order, "not_received", received=False, text="Marked delivered, but it is not in my mailbox.")
+    dispute_act_by(user=order.store.owner, dispute=dispute, action="reject",
+                   note="The carrier marked it delivered to your mailbox.")  # fmt: skip
+    dispute_act_by(user=order.buyer, dispute=dispute, action="escalate",
+                   note="It is not in my mailbox and no neighbour has it.")  # fmt: skip
+
+
+def _under_review(order: Order, erin: User) -> None:
+    dispute = _open(order, "not_as_described", received=True, photo=True, amount=Decimal("6.00"),
+                    text="The listing says 22 mm; the band is 20 mm and does not fit.")  # fmt: skip
+    dispute_act_by(user=order.store.owner, dispute=dispute, action="reject", note="The band is the size listed.")
+    dispute = dispute_act_by(user=order.buyer, dispute=dispute, action="escalate", note="Please measure the photo.")
+    _claim(dispute, erin)
+
+
+def _awaiting_return(order: Order, erin: User) -> None:
+    dispute = _open(order, "defective", received=True, photo=True, text="Two of the seven ports do not work.")
+    dispute_act_by(user=order.store.owner, dispute=dispute, action="propose", refund_amount=order.total,
+                   return_item=True, note="Send it back and I refund it all.")  # fmt: skip
+    dispute_act_by(user=order.buyer, dispute=dispute, action="accept")
+
+
+def _return_in_transit(order: Order, erin: User) -> None:
+    dispute = _open(order, "wrong_item", received=True, photo=True, return_item=True,
+                    text="I ordered the desk lamp and got a clip-on lamp.")  # fmt: skip
+    dispute_act_by(user=order.store.owner, dispute=dispute, action="accept")
+    dispute_act_by(user=order.buyer, dispute=dispute, action="return_shipment",
+                   carrier=Carrier.objects.get(code="dhl"), tracking_number="DH-RET-4006")  # fmt: skip
+
+
+def _resolved(order: Order, erin: User) -> None:
+    dispute = _open(order, "other", received=True, amount=Decimal("5.00"), text="The colour is not the one shown.")
+    dispute_act_by(user=order.store.owner, dispute=dispute, action="reject", note="The colour matches the listing.")
+    dispute = dispute_act_by(user=order.buyer, dispute=dispute, action="escalate", note="Please look at the listing.")
+    _claim(dispute, erin)
+    dispute_act_by(user=erin, dispute=dispute, action="ruling", outcome="partial_refund",
+                   refund_amount=Decimal("5.00"), note="The listing photo is brighter than the item.")  # fmt: skip
+
+
+def _cancelled(order: Order, erin: User) -> None:
+    dispute = _open(order, "not_received", received=False, text="The tracking says delivered; I cannot find it.")
+    dispute_act_by(user=order.buyer, dispute=dispute, action="cancel", note="A neighbour had taken it in.")
+
+
+# order number -> how its dispute gets to its state (the README's "Try it" names them).
+DISPUTES = {
+    "DD-4001": _awaiting_seller,
+    "DD-4002": _awaiting_buyer,
+    "DD-4003": _escalated,
+    "DD-4004": _under_review,
+    "DD-4005": _awaiting_return,
+    "DD-4006": _return_in_transit,
+    "DD-4007": _resolved,
+    "DD-4008": _cancelled,
+}
 
 
 def seed_disputes() -> None:
-    if Order.objects.filter(disputes__isnull=False).exists():
-        return  # already seeded: leave things as they are
-    # One order from each buyer–store pair, so every demo login has a dispute to look at.
-    pairs = [("alice", "daves-outlet"), ("bob", "carols-gadgets"), ("bob", "daves-outlet"), ("alice", "carols-gadgets")]
-    free = [order for order in (_open_orders(b, s).first() for b, s in pairs) if order is not None]
-    if len(free) < 4:
-        return
     erin = User.objects.get(username="erin")
-
-    def open_on(order, reason, amount=None, return_item=False, text=""):
-        return dispute_open(
-            buyer=order.buyer,
-            order=order,
-            reason=reason,
-            item_received=False,
-            refund_type="partial" if amount else "full",
-            refund_amount=amount,
-            return_item=return_item,
-            description=text,
-        )
-
-    # Waiting for the seller.
-    open_on(free[0], "not_received", text="Tracking has not moved for 9 days.")
-    # The seller countered; waiting for the buyer.
-    countered = open_on(free[1], "not_received", text="Nothing arrived.")
-    dispute_act_by(user=countered.order.store.owner, dispute=countered, action="propose",
-                   refund_amount=Decimal("10.00"), note="Tracking shows it in the local depot.")  # fmt: skip
-    # Escalated to the dispute team after a rejection.
-    escalated = open_on(free[2], "not_received", text="Never delivered.")
-    dispute_act_by(user=escalated.order.store.owner, dispute=escalated, action="reject",
-                   note="Carrier says delivered to the mailbox.")  # fmt: skip
-    dispute_act_by(user=escalated.order.buyer, dispute=escalated, action="escalate", note="It is not in my mailbox.")
-    # Resolved by a ruling.
-    ruled = open_on(free[3], "other", amount=Decimal("5.00"), text="The colour is not the one shown.")
-    dispute_act_by(user=ruled.order.store.owner, dispute=ruled, action="reject", note="The colour matches.")
-    dispute_act_by(user=ruled.order.buyer, dispute=ruled, action="escalate", note="Please look at the listing.")
-    dispute_act_by(user=erin, dispute=ruled, action="claim")
-    dispute_act_by(user=erin, dispute=ruled, action="ruling", outcome="partial_refund",
-                   refund_amount=Decimal("5.00"), note="The listing photo is brighter than the item.")  # fmt: skip
+    orders = Order.objects.filter(number__in=DISPUTES, disputes__isnull=True).select_related(
+        "store__owner", "buyer", "carrier"
+    )
+    for order in orders.order_by("number"):
+        DISPUTES[order.number](order, erin)

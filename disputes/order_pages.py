@@ -3,51 +3,220 @@
 They show the buyer–seller conversation (messaging) and the order's dispute, so they are composed
 here, in the top app; the order app below knows nothing of either (docs/architecture.md)."""
 
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import roles
 from core.pages import form_submit
 from core.paging import paginate
 from core.throttles import page_write_throttle
+from disputes.models import Dispute
 from disputes.services import open_refusal
+from disputes.states import AWAITING, FINAL, LIVE_STATES, State
 from messaging.forms import MessageForm
 from messaging.models import Message
-from messaging.selectors import thread_messages, unread_by_order
+from messaging.photos import pending_photos
+from messaging.selectors import thread_messages, unread_by_order, unread_states
 from messaging.services import message_post, team_may_post, thread_mark_read
 from orders import services
-from orders.forms import ExtensionGrantForm, ExtensionRequestForm
-from orders.models import ExtensionRequest
+from orders.forms import ExtensionDeclineForm, ExtensionGrantForm, ExtensionRequestForm
+from orders.models import ExtensionRequest, Order
 from orders.selectors import order_get_for, orders_visible_to
+from orders.window import WindowState
+from sellers.models import Store
+from sellers.views import owned_store
+
+# The filters over both order lists (?show=...): what a person looks for first.
+LIST_FILTERS = {
+    "waiting": gettext_lazy("Waiting for me"),
+    "disputes": gettext_lazy("Open disputes"),
+    "closed": gettext_lazy("Closed"),
+}
+
+
+def _orders_shown(request, orders: QuerySet[Order], *, side: str) -> tuple[QuerySet[Order], str]:
+    """The list narrowed by ?show=: "waiting" (a dispute waits for this side, a message is unread,
+    and for the seller an extension request waits), "disputes" (a live dispute), "closed" (nothing
+    live, and the window has closed or the dispute was settled). Anything else: every order."""
+    show = request.GET.get("show", "")
+    if show == "waiting":
+        my_turn = [state for state, who in AWAITING.items() if who == side]
+        waiting = Q(dispute_state__in=my_turn) | Q(pk__in=unread_states(request.user).values("thread__order"))
+        if side == roles.SELLER:
+            pending = ExtensionRequest.objects.filter(order=OuterRef("pk"), status=ExtensionRequest.Status.PENDING)
+            waiting |= Q(Exists(pending))
+        return orders.filter(waiting), show
+    if show == "disputes":
+        return orders.filter(dispute_state__in=LIVE_STATES), show
+    if show == "closed":
+        settled = Q(dispute_state__isnull=True) | Q(dispute_state__in=FINAL)
+        ended = Q(window_closes_at__lte=timezone.now()) | Q(dispute_state=State.RESOLVED)
+        return orders.filter(settled & ended), show
+    return orders, ""
+
+
+def _list_rows(request, page, *, side: str) -> None:
+    """What each row of a list shows besides the order: unread messages, whose turn it is."""
+    unread = unread_by_order(request.user)
+    for order in page:
+        order.unread = unread.get(order.number, 0)
+        order.dispute_live = order.dispute_state in LIVE_STATES
+        order.my_turn = order.dispute_live and AWAITING.get(order.dispute_state) == side
+
+
+def _filters(show: str) -> list[dict]:
+    return [{"key": "", "label": _("All orders"), "current": not show}] + [
+        {"key": key, "label": label, "current": key == show} for key, label in LIST_FILTERS.items()
+    ]
 
 
 @login_required
 def order_list(request):
-    """My orders: what the buyer bought, newest first, each with its dispute window."""
-    page = paginate(request, orders_visible_to(request.user).filter(buyer=request.user))
-    unread = unread_by_order(request.user)
-    for order in page:
-        order.unread = unread.get(order.number, 0)
-    return render(request, "orders/order_list.html", {"orders": page, "page": page})
+    """My orders: what the buyer bought, newest first, each with its items, amount, window and dispute."""
+    orders, show = _orders_shown(request, orders_visible_to(request.user).filter(buyer=request.user), side=roles.BUYER)
+    page = paginate(request, orders.prefetch_related("items"))
+    _list_rows(request, page, side=roles.BUYER)
+    context = {"orders": page, "page": page, "filters": _filters(show), "show": show}
+    return render(request, "orders/order_list.html", context)
 
 
-def render_order_page(request, order, *, extension_form=None, grant_form=None, message_form=None, status=200):
+@login_required
+def store_orders(request):
+    """The store's orders, with the buyers' extension requests that wait for an answer on top (each
+    with the buyer's reason, to grant any number of days or decline with a reason)."""
+    store = owned_store(request)
+    orders, show = _orders_shown(
+        request,
+        orders_visible_to(request.user).filter(store=store).select_related("buyer", "carrier", "store"),
+        side=roles.SELLER,
+    )
+    page = paginate(request, orders.prefetch_related("items"))
+    _list_rows(request, page, side=roles.SELLER)
+    pending = (
+        ExtensionRequest.objects.filter(order__store=store, status=ExtensionRequest.Status.PENDING)
+        .select_related("order__buyer", "order__carrier")
+        .order_by("order__window_closes_at")
+    )
+    context = {
+        "store": store,
+        "stores": Store.objects.filter(owner=request.user),
+        "orders": page,
+        "page": page,
+        "pending": pending,
+        "filters": _filters(show),
+        "show": show,
+        "max_days": settings.EXTENSION_MAX_DAYS,
+    }
+    return render(request, "sellers/store_orders.html", context)
+
+
+@dataclass(frozen=True)
+class WindowSummary:
+    """The order page's one sentence about opening a dispute, and whether the reader may open one."""
+
+    sentence: str
+    can_open: bool
+    # False once nothing can be opened on the order again (a dispute resolved, the reopen used):
+    # the window's dates and extensions no longer change anything, so the page stops offering them.
+    window_matters: bool = True
+    # A dispute is open: the sentence is about it, not the window's dates.
+    dispute_live: bool = False
+
+
+def _when(moment) -> str:
+    return date_format(timezone.localtime(moment), "j M Y, H:i T")
+
+
+def window_summary(order: Order, *, is_buyer: bool, is_seller: bool = False, now=None) -> WindowSummary:
+    """One true sentence about the window, with the reason when no dispute can be opened: a
+    dispute that is open or was settled comes first (it is why, whatever the dates say), then the
+    window's dates, then the reopen limit. Said to the buyer as "you"."""
+    now = now or timezone.now()
+    window = order.dispute_window(now)
+    disputes = sorted(order.disputes.all(), key=lambda d: (d.opened_at, d.pk))
+    live = next((d for d in reversed(disputes) if d.is_live), None)
+    if live is not None:
+        waits_for = AWAITING.get(live.state)
+        if (waits_for == roles.BUYER and is_buyer) or (waits_for == roles.SELLER and is_seller):
+            return WindowSummary(
+                _("Dispute #%(id)s on this order is waiting for your answer.") % {"id": live.pk},
+                False,
+                dispute_live=True,
+            )
+        return WindowSummary(
+            _("Dispute #%(id)s is open on this order (%(state)s), so another cannot be opened.")
+            % {"id": live.pk, "state": State(live.state).label.lower()},
+            False,
+            dispute_live=True,
+        )
+    resolved = next((d for d in reversed(disputes) if d.state == State.RESOLVED), None)
+    if resolved is not None:
+        return WindowSummary(
+            _("Dispute #%(id)s on this order was resolved on %(date)s, so no new dispute can be opened.")
+            % {"id": resolved.pk, "date": _when(resolved.resolved_at or resolved.updated_at)},
+            False,
+            window_matters=False,
+        )
+    days = settings.DISPUTE_WINDOW_OPENS_AFTER_DAYS
+    if window.state == WindowState.NOT_YET_OPEN:
+        if order.shipped_at is not None:
+            text = _("A dispute can be opened from %(date)s — %(days)s days after the seller shipped the order.")
+        else:
+            text = _(
+                "A dispute can be opened from %(date)s — %(days)s days after the ship-by date, "
+                "as the order has not shipped yet."
+            )
+        return WindowSummary(text % {"date": _when(window.opens_at), "days": days}, False)
+    if window.state == WindowState.CLOSED:
+        return WindowSummary(
+            _("The window to open a dispute closed on %(date)s.") % {"date": _when(window.closes_at)}, False
+        )
+    refusal = open_refusal(order, now=now)
+    if refusal is not None:  # the reopen limit: a dispute was cancelled and reopened once already
+        return WindowSummary(
+            _("A dispute on this order was cancelled and reopened once already, so no new one can be opened."),
+            False,
+            window_matters=False,
+        )
+    until = _when(window.closes_at)
+    if any(d.state == State.CANCELLED for d in disputes) and is_buyer:
+        return WindowSummary(
+            _("You cancelled a dispute on this order; you can open one more, until %(date)s.") % {"date": until},
+            True,
+        )
+    return WindowSummary(_("A dispute can be opened until %(date)s.") % {"date": until}, is_buyer)
+
+
+def render_order_page(
+    request, order, *, extension_form=None, grant_form=None, decline_form=None, message_form=None, status=200
+):
     """The order page: facts, window, policy snapshot, and the buyer–seller thread."""
     order = (
         orders_visible_to(request.user)
         .prefetch_related(
-            "items", Prefetch("extension_requests", queryset=ExtensionRequest.objects.order_by("-created_at"))
+            "items",
+            Prefetch("extension_requests", queryset=ExtensionRequest.objects.order_by("-created_at")),
+            Prefetch("disputes", queryset=Dispute.objects.order_by("opened_at", "id")),
         )
         .get(pk=order.pk)
     )
     # Someone who bought from their own store is its buyer here and may still answer as the store.
     is_buyer, is_seller = roles.is_order_buyer(request.user, order), roles.is_order_seller(request.user, order)
     window = order.dispute_window()
-    pending = next((r for r in order.extension_requests.all() if r.status == ExtensionRequest.Status.PENDING), None)
+    requests = list(order.extension_requests.all())
+    pending = next((r for r in requests if r.status == ExtensionRequest.Status.PENDING), None)
+    # The latest answered request, so the buyer reads the seller's answer (and a decline's reason).
+    answered = next((r for r in requests if r.status != ExtensionRequest.Status.PENDING), None)
     # The buyer and seller's conversation is theirs and the team's: the platform reads the order only.
     conversation = (
         thread_messages(order)
@@ -56,8 +225,10 @@ def render_order_page(request, order, *, extension_form=None, grant_form=None, m
     )
     if (is_buyer or is_seller) and request.method == "GET":
         thread_mark_read(user=request.user, order=order)  # they are looking at it now
+    disputes = list(order.disputes.all())
     context = {
-        "dispute_refusal": open_refusal(order) if is_buyer else None,
+        "summary": window_summary(order, is_buyer=is_buyer, is_seller=is_seller),
+        "latest_dispute": disputes[-1] if disputes else None,
         "thread_messages": conversation,
         "message_form": message_form or MessageForm(),
         "can_post": is_buyer or is_seller or (roles.is_dispute_team(request.user) and team_may_post(order)),
@@ -67,8 +238,11 @@ def render_order_page(request, order, *, extension_form=None, grant_form=None, m
         "is_buyer": is_buyer,
         "is_seller": is_seller,
         "pending_extension": pending,
+        "answered_extension": answered if not pending else None,
         "extension_form": extension_form or ExtensionRequestForm(),
         "grant_form": grant_form or ExtensionGrantForm(initial={"days": pending.days if pending else 7}),
+        "decline_form": decline_form or ExtensionDeclineForm(),
+        "max_days": settings.EXTENSION_MAX_DAYS,
     }
     return render(request, "orders/order_detail.html", context, status=status)
 
@@ -91,6 +265,7 @@ def extension_request_view(request, number: str):
         success=_("Your request was sent to the seller."),
         next_url=reverse("orders:detail", args=[order.number]),
         page=lambda: render_order_page(request, order, extension_form=form, status=400),
+        anchor=reverse("orders:detail", args=[order.number]) + "#extension-request",
     )
 
 
@@ -106,6 +281,23 @@ def extension_grant_view(request, number: str):
         success=_("The buyer's protection was extended."),
         next_url=reverse("orders:detail", args=[order.number]),
         page=lambda: render_order_page(request, order, grant_form=form, status=400),
+        anchor=reverse("orders:detail", args=[order.number]) + "#grant",
+    )
+
+
+@login_required
+@require_POST
+def extension_decline_view(request, number: str):
+    order = order_get_for(request.user, number)
+    form = ExtensionDeclineForm(request.POST)
+    return form_submit(
+        request,
+        form,
+        lambda data: services.extension_decline(seller=request.user, order=order, **data),
+        success=_("You declined the buyer's request. They can read your reason on the order."),
+        next_url=reverse("orders:detail", args=[order.number]),
+        page=lambda: render_order_page(request, order, decline_form=form, status=400),
+        anchor=reverse("orders:detail", args=[order.number]) + "#decline",
     )
 
 
@@ -119,11 +311,11 @@ def message_post_view(request, number: str):
     return form_submit(
         request,
         form,
-        lambda data: message_post(
-            author=request.user, order=order, body=data["body"], uploads=request.FILES.getlist("images")
-        ),
+        lambda data: message_post(author=request.user, order=order, body=data["body"], uploads=data["images"]),
         success=_("Message sent."),
         next_url=reverse("orders:detail", args=[order.number]) + "#thread",
         page=lambda: render_order_page(request, order, message_form=form, status=400),
         upload_field="images",
+        keeper=pending_photos,  # a refused message keeps its photos for the next try
+        anchor=reverse("orders:detail", args=[order.number]) + "#message-form",
     )

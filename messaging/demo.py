@@ -3,7 +3,6 @@
 import io
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from messaging.models import Message
@@ -11,7 +10,8 @@ from messaging.services import message_post
 from orders.models import Order
 
 
-def _drawing(label: str, colour: str) -> SimpleUploadedFile:
+def drawing(label: str, colour: str) -> SimpleUploadedFile:
+    """A photo of a cracked case, drawn (for demo messages and dispute evidence)."""
     image = Image.new("RGB", (800, 600), "#f2f2f2")
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((150, 120, 650, 480), radius=40, fill=colour, outline="#333333", width=6)
@@ -27,25 +27,26 @@ def _conversation(order: Order, lines: list[tuple[str, str, bool]]) -> None:
         return
     for who, body, with_photo in lines:
         author = order.buyer if who == "buyer" else order.store.owner
-        uploads = [_drawing(f"{order.number}-{who}", "#7aa7d9" if who == "buyer" else "#d9a27a")] if with_photo else []
+        uploads = [drawing(f"{order.number}-{who}", "#7aa7d9" if who == "buyer" else "#d9a27a")] if with_photo else []
         message_post(author=author, order=order, body=body, uploads=uploads)
 
 
 def seed_messages() -> None:
-    now = timezone.now()
-    open_orders = Order.objects.filter(window_opens_at__lte=now, window_closes_at__gt=now).select_related(
-        "buyer", "store__owner"
-    )
-    alice_carol = open_orders.filter(buyer__username="alice", store__slug="carols-gadgets").first()
-    bob_dave = open_orders.filter(buyer__username="bob", store__slug="daves-outlet").first()
-    if alice_carol:
+    """Two conversations, each on the order its words are about (orders/demo.py JOURNEY_ORDERS)."""
+    orders = {
+        o.number: o
+        for o in Order.objects.filter(number__in=["DD-4002", "DD-4001"]).select_related("buyer", "store__owner")
+    }
+    if "DD-4002" in orders:  # delivered, and its dispute says the case arrived cracked
         _conversation(
-            alice_carol,
+            orders["DD-4002"],
             [
                 ("buyer", "Hello, the case arrived with a crack across the front. Photo attached.", True),
                 ("seller", "Sorry about that! Could you send a photo of the box as well?", False),
                 ("buyer", "Here is the box. It looks fine from outside.", True),
             ],
         )
-    if bob_dave:
-        _conversation(bob_dave, [("buyer", "Hi Dave, my parcel has not moved in the tracking for 9 days.", False)])
+    if "DD-4001" in orders:  # shipped, never delivered
+        _conversation(
+            orders["DD-4001"], [("buyer", "Hi Carol, my parcel has not moved in the tracking for 9 days.", False)]
+        )

@@ -1,18 +1,22 @@
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.db.models import Case, Count, FilteredRelation, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Left
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from core.paging import paginate
+from core.views import api_error_as_page, wants_json
 from messaging.models import Message, Thread
 from messaging.selectors import photo_get_for, unread_states
 from notifications.models import Notification
+from orders.models import Order
 
 
 def _serve(photo, field: str) -> FileResponse:
@@ -30,51 +34,99 @@ def _serve(photo, field: str) -> FileResponse:
     return response
 
 
+class _JsonErrors(BaseContentNegotiation):
+    """The photo views render nothing but a JSON error, whatever the client accepts."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class PhotoView(APIView):
     """A photo, full size or thumbnail, for a party of its order or the dispute team (else 404).
-    An API view so that token clients can follow the `url` the API gave them; browsers use the session."""
+    An API view so that token clients can follow the `url` the API gave them; browsers use the session.
+    A refusal answers in the API's JSON shape, or, to a browser (its Accept prefers HTML), with the
+    site's own page: never DRF's browsable page."""
 
     field = "file"
+    # Bytes or a JSON error: never the browsable API (it would show this docstring to a browser),
+    # and no 406 for an Accept that names only HTML: handle_exception answers a browser itself.
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _JsonErrors
 
     @extend_schema(responses={(200, "image/jpeg"): bytes})
     def get(self, request, photo_id: str):
         return _serve(photo_get_for(request.user, photo_id), self.field)
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if wants_json(self.request._request):
+            return response
+        return api_error_as_page(self.request._request, response)
 
 
 class PhotoThumbnailView(PhotoView):
     field = "thumbnail"
 
 
+# How much of the last message a list shows (cut in the database, so a long message costs nothing).
+PREVIEW_CHARS = 140
+
+
 def _with_unread(threads, user):
-    """Each thread with the user's unread count, and how many messages it holds (both computed
-    for the rows a page shows, not for every thread it skips)."""
+    """Each thread with the user's unread count, how many messages it holds, and a preview of its
+    last message (its start, who wrote it, whether it has photos), all computed for the rows a
+    page shows, not for every thread it skips."""
     messages = Message.objects.filter(thread=OuterRef("pk")).order_by().values("thread")
+    last = Message.objects.filter(thread=OuterRef("pk")).order_by("-created_at", "-id")
     return (
         threads.select_related("order__store", "order__buyer")
         .annotate(mine=FilteredRelation("states", condition=Q(states__user=user)))  # one join, not a lookup a row
-        .annotate(unread=Coalesce("mine__unread", 0), total=Subquery(messages.annotate(n=Count("pk")).values("n")))
+        .annotate(
+            unread=Coalesce("mine__unread", 0),
+            total=Subquery(messages.annotate(n=Count("pk")).values("n")),
+            last_excerpt=Subquery(last.annotate(start=Left("body", PREVIEW_CHARS + 1)).values("start")[:1]),
+            last_author_id=Subquery(last.values("author_id")[:1]),
+            last_role=Subquery(last.values("role")[:1]),
+            last_photos=Subquery(last.annotate(n=Count("photos")).values("n")[:1]),
+        )
     )
+
+
+def _rows(page, user) -> list[tuple]:
+    """(thread, unread) for a list's template, each thread knowing whether its reader is the buyer."""
+    for thread in page:
+        thread.mine_as_buyer = thread.order.buyer_id == user.pk
+        thread.last_is_mine = thread.last_author_id == user.pk
+    return [(thread, thread.unread) for thread in page]
 
 
 @login_required
 def unread_list(request):
-    """Unread messages, like the marketplace's 'Unread order messages' page."""
+    """Unread messages, like the marketplace's 'Unread order messages' page (a seller's inbox holds
+    these too, first)."""
     unread = unread_states(request.user).values("thread")
     threads = _with_unread(Thread.objects.filter(pk__in=unread), request.user).order_by("-last_message_at", "-pk")
     page = paginate(request, threads)
-    return render(request, "messaging/unread.html", {"rows": [(t, t.unread) for t in page], "page": page})
+    return render(request, "messaging/unread.html", {"rows": _rows(page, request.user), "page": page})
 
 
 @login_required
 def seller_inbox(request):
-    """The store's threads, unread ones first, then the most recent."""
+    """One inbox for a seller: every conversation on their stores' orders (and on what they bought
+    themselves), unread ones first, then the most recent, each with its last message."""
     if not request.user.stores.exists():
         raise Http404
-    threads = _with_unread(
-        Thread.objects.filter(order__store__owner=request.user, last_message_at__isnull=False), request.user
-    ).order_by(Case(When(unread__gt=0, then=Value(0)), default=Value(1)), "-last_message_at", "-pk")
+    mine = Q(order__store__owner=request.user)
+    if Order.objects.filter(buyer=request.user).exists():  # most sellers buy nothing: keep their query plain
+        mine |= Q(order__buyer=request.user)
+    threads = _with_unread(Thread.objects.filter(mine, last_message_at__isnull=False), request.user).order_by(
+        Case(When(unread__gt=0, then=Value(0)), default=Value(1)), "-last_message_at", "-pk"
+    )
     page = paginate(request, threads)
-    return render(request, "messaging/inbox.html", {"rows": [(t, t.unread) for t in page], "page": page})
+    return render(request, "messaging/inbox.html", {"rows": _rows(page, request.user), "page": page})
 
 
 @login_required

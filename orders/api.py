@@ -16,6 +16,7 @@ from orders.selectors import order_get_for, orders_annotated, orders_visible_to
 from orders.serializers import (
     CarrierSerializer,
     DeliverySerializer,
+    ExtensionDeclineSerializer,
     ExtensionGrantSerializer,
     ExtensionRequestSerializer,
     OrderCreateSerializer,
@@ -139,4 +140,22 @@ class ExtensionGrantApi(APIView):
         serializer = ExtensionGrantSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = services.extension_grant(seller=request.user, order=order, **serializer.validated_data)
+        return Response(OrderSerializer(_detail(order)).data)
+
+
+class ExtensionDeclineApi(APIView):
+    """The seller declines the buyer's waiting extension request, with a reason the buyer reads."""
+
+    @extend_schema(
+        request=ExtensionDeclineSerializer,
+        responses=OrderSerializer,
+        parameters=[OpenApiParameter("number", str, "path")],
+    )
+    def post(self, request, number: str):
+        order = order_get_for(request.user, number)
+        if not roles.is_order_seller(request.user, order):
+            raise PermissionDenied(_("Only the store owner can decline an extension."))
+        serializer = ExtensionDeclineSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.extension_decline(seller=request.user, order=order, **serializer.validated_data)
         return Response(OrderSerializer(_detail(order)).data)

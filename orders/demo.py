@@ -68,9 +68,16 @@ def _person(username: str, first_name: str, zone: str, role: str) -> User:
 
 def refusal() -> str | None:
     """Why seed_demo must not run against this database, or None."""
+    # Not DEBUG: `make run` is DEBUG off, and a production box may be debugged. An explicit
+    # setting, on only in the local settings, and never the production settings module.
     settings_module = getattr(settings, "SETTINGS_MODULE", "") or ""
-    if settings_module.endswith(".production") or not settings.DEBUG:
-        return "seed_demo refuses to run under production settings or without DEBUG: it creates known passwords."
+    if settings_module.endswith(".production"):
+        return "seed_demo refuses to run under production settings: it creates known passwords."
+    if not getattr(settings, "DEMO_DATA", False):
+        return (
+            "seed_demo refuses to run unless DEMO_DATA is on (the local settings turn it on; DEBUG no longer "
+            "matters): it creates known passwords."
+        )
     strangers = User.objects.filter(demo_account__isnull=True)
     if strangers.exists():
         return (
@@ -106,12 +113,13 @@ def _policies(stores: dict[str, Store]) -> None:
         accepts_returns=True,
         return_days=30,
         covered_reasons=[r.value for r in ReturnReason],
-        change_of_mind_shipping_payer=Payer.BUYER,
+        # Free returns: the store pays return shipping for every reason, a change of mind included.
+        change_of_mind_shipping_payer=Payer.SELLER,
         defective_shipping_payer=Payer.SELLER,
         wrong_item_shipping_payer=Payer.SELLER,
         free_returns=True,
         refund_without_return=False,
-        condition_rules="Any condition for defective items; unworn with tags for a change of mind.",
+        condition_rules="Any condition for defective items; unused, in the original box, for a change of mind.",
         address_name="Dave's Outlet",
         address_line1="5 Canton Road, Tower 2, 9/F",
         address_city="Hong Kong",
@@ -208,4 +216,63 @@ def seed_orders() -> dict[str, int]:
             delivered_days_ago=None,
             product=PRODUCTS[placed % len(PRODUCTS)],
         )
+    # The orders the README's "Try it" names: for each buyer at each store, one whose window is open
+    # with no dispute (to open one) and one whose window has not opened yet; then the orders the
+    # demo disputes stand on (disputes/demo.py), each shipped or delivered as its dispute says.
+    for number, buyer, store, carrier_code, placed, shipped, delivered, product in JOURNEY_ORDERS:
+        _order(
+            number=number,
+            buyer=people[buyer],
+            store=stores[store],
+            carrier=Carrier.objects.get(code=carrier_code),
+            platform=platform,
+            placed_days_ago=placed,
+            shipped_days_ago=shipped,
+            delivered_days_ago=delivered,
+            product=product,
+        )
+    _extension_requests()
     return {"users": len(people), "stores": len(stores), "orders": Order.objects.count()}
+
+
+CAROL, DAVE = "carols-gadgets", "daves-outlet"
+EARBUDS, HUB, CASE, BAND, SPEAKER, LAMP = PRODUCTS
+
+# number, buyer, store, carrier, placed / shipped / delivered (days ago; None: not yet), product
+JOURNEY_ORDERS = [
+    # Open window, no dispute: open one.
+    ("DD-3001", "alice", CAROL, "dhl", 14, 10, 5, SPEAKER),
+    ("DD-3002", "alice", DAVE, "ups", 14, 10, 5, LAMP),
+    ("DD-3003", "bob", CAROL, "fedex", 14, 10, 5, HUB),
+    ("DD-3004", "bob", DAVE, "dhl", 14, 10, 5, EARBUDS),
+    # Window not open yet (shipped 2 days ago): the page says when it opens and why.
+    ("DD-3011", "alice", CAROL, "dhl", 4, 2, None, BAND),
+    ("DD-3012", "alice", DAVE, "dhl", 4, 2, None, CASE),
+    ("DD-3013", "bob", CAROL, "ups", 4, 2, None, LAMP),
+    ("DD-3014", "bob", DAVE, "ups", 4, 2, None, SPEAKER),
+    # Open, with the buyer's extension request waiting for the seller (grant or decline).
+    ("DD-3021", "bob", CAROL, "dhl", 13, 9, 4, EARBUDS),
+    ("DD-3022", "alice", DAVE, "dhl", 13, 9, 4, HUB),
+    # The orders of the demo disputes, one per state (disputes/demo.py).
+    ("DD-4001", "alice", CAROL, "dhl", 15, 12, None, EARBUDS),  # not received: shipped, never delivered
+    ("DD-4002", "bob", DAVE, "dhl", 14, 11, 6, CASE),  # arrived cracked: delivered
+    ("DD-4003", "alice", DAVE, "ups", 14, 11, 5, SPEAKER),  # marked delivered, not in the mailbox
+    ("DD-4004", "bob", CAROL, "dhl", 14, 11, 6, BAND),  # not as described: delivered
+    ("DD-4005", "alice", CAROL, "fedex", 14, 11, 6, HUB),  # defective: delivered
+    ("DD-4006", "bob", CAROL, "dhl", 15, 12, 7, LAMP),  # wrong item: delivered
+    ("DD-4007", "bob", DAVE, "fedex", 16, 13, 8, BAND),  # colour not as shown: delivered
+    ("DD-4008", "alice", DAVE, "dhl", 14, 11, 1, EARBUDS),  # reported missing, then found: delivered
+]
+
+# Buyers' requests for more days that wait for the seller: number, days, the buyer's reason.
+EXTENSION_REQUESTS = [
+    ("DD-3021", 10, "I am travelling until the 20th and can only try the earbuds when I am back."),
+    ("DD-3022", 7, "The hub works with my laptop but not my monitor; the store asked me to try a new cable."),
+]
+
+
+def _extension_requests() -> None:
+    for number, days, note in EXTENSION_REQUESTS:
+        order = Order.objects.select_related("buyer").get(number=number)
+        if not order.extension_requests.exists():
+            services.extension_request(buyer=order.buyer, order=order, days=days, note=note)

@@ -176,17 +176,20 @@ class OrderItem(models.Model):
 
 
 class ExtensionRequest(models.Model):
-    """A buyer asking the seller for more days of protection."""
+    """A buyer asking the seller for more days of protection. The seller grants days (any number up
+    to EXTENSION_MAX_DAYS, not necessarily the days asked) or declines with a reason."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting for the seller")
         GRANTED = "granted", _("Granted")
+        DECLINED = "declined", _("Declined")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="extension_requests")
     days = models.PositiveSmallIntegerField(_("days asked"))
     note = models.TextField(_("note"), blank=True, max_length=1000)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     granted_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    decline_reason = models.TextField(_("why the seller declined"), blank=True, max_length=1000)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 

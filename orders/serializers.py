@@ -93,6 +93,10 @@ class ExtensionGrantSerializer(serializers.Serializer):
     days = serializers.IntegerField(min_value=1)
 
 
+class ExtensionDeclineSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000, help_text="Why the seller declines; the buyer reads it.")
+
+
 class ItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = OrderItem
@@ -156,7 +160,9 @@ class OrderSerializer(serializers.ModelSerializer):
                 "note": r.note,
                 "status": r.status,
                 "granted_days": r.granted_days,
+                "decline_reason": r.decline_reason,
                 "created_at": r.created_at,
+                "decided_at": r.decided_at,
             }
             for r in order.extension_requests.all()
         ]

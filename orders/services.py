@@ -246,6 +246,31 @@ def extension_grant(*, seller: User, order: Order, days: int) -> Order:
     return order
 
 
+def extension_decline(*, seller: User, order: Order, reason: str) -> ExtensionRequest:
+    """The seller declines the buyer's waiting request, saying why; the window stays as it is.
+
+    Only the store owner, only a request that waits, and never without a reason (the buyer reads it).
+    A request may be declined after the window closed: it could no longer be granted anyway."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("invalid", _("Say why you decline; the buyer will read it."), status=400)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("store").get(pk=order.pk)
+        if not roles.is_order_seller(seller, order):
+            raise RuleViolation("forbidden", _("Only the store owner can decline an extension."), status=403)
+        request = order.extension_requests.filter(status=ExtensionRequest.Status.PENDING).first()
+        if request is None:
+            raise RuleViolation(
+                "extension_not_pending", _("No extension request is waiting for an answer on this order.")
+            )
+        request.status = ExtensionRequest.Status.DECLINED
+        request.decline_reason = reason
+        request.decided_at = timezone.now()
+        request.save(update_fields=["status", "decline_reason", "decided_at"])
+        _event(order, "extension_declined", seller, days=request.days, reason=reason)
+    return request
+
+
 def carrier_set_window_days(*, actor: User | None, carrier: Carrier, days: int, now: datetime | None = None) -> Carrier:
     """Staff change how many days a carrier's dispute window lasts. A window only grows:
     lengthening applies at once to every order whose window has not closed; shortening applies

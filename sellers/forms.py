@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from sellers.models import ReturnPolicy, ReturnReason
+from sellers.models import PAYER_FIELDS, ReturnPolicy, ReturnReason
 
 
 class ReturnPolicyForm(forms.ModelForm):
@@ -25,6 +25,20 @@ class ReturnPolicyForm(forms.ModelForm):
         fields = ReturnPolicy.EDITABLE_FIELDS
         widgets = {"condition_rules": forms.Textarea(attrs={"rows": 3}), "notes": forms.Textarea(attrs={"rows": 3})}
 
+    # The page asks in this order, a group at a time (every editable field is in one group).
+    GROUPS = (
+        (
+            _("Returns"),
+            ("accepts_returns", "return_days", "covered_reasons", "refund_without_return", "condition_rules"),
+        ),
+        (_("Who pays return shipping"), ("free_returns", *PAYER_FIELDS)),
+        (_("Return address"), ReturnPolicy.ADDRESS_FIELDS),
+        (_("Notes for buyers"), ("notes",)),
+    )
+
+    def groups(self) -> list[tuple[str, list]]:
+        return [(legend, [self[name] for name in names]) for legend, names in self.GROUPS]
+
     def clean_address_country(self):
         return self.cleaned_data["address_country"].upper()
 
@@ -35,7 +49,16 @@ class ReturnPolicyForm(forms.ModelForm):
         return days
 
     def clean(self):
+        """Each missing part of the return address on its own field. The contradictions between the
+        terms (sellers.models.policy_contradictions) are the model's clean, on their fields too."""
         cleaned = super().clean()
-        if cleaned.get("accepts_returns") and not (cleaned.get("address_line1") and cleaned.get("address_city")):
-            self.add_error("address_line1", _("A store that accepts returns needs a return address."))
+        if cleaned.get("accepts_returns"):
+            missing = {
+                "address_line1": _("A store that accepts returns needs a return address."),
+                "address_city": _("Give the city returns are sent to."),
+                "address_country": _("Give the country returns are sent to, as a two-letter code such as DE."),
+            }
+            for name, message in missing.items():
+                if name in cleaned and not cleaned[name]:
+                    self.add_error(name, message)
         return cleaned

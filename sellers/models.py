@@ -1,4 +1,7 @@
+from collections.abc import Mapping
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +23,32 @@ class ReturnReason(models.TextChoices):
 class Payer(models.TextChoices):
     BUYER = "buyer", _("Buyer")
     SELLER = "seller", _("Seller")
+
+
+# Who pays return shipping, one field per kind of reason. "Free returns" means the seller pays them all.
+PAYER_FIELDS = ("change_of_mind_shipping_payer", "defective_shipping_payer", "wrong_item_shipping_payer")
+
+
+def policy_contradictions(terms: Mapping) -> dict[str, str]:
+    """Terms of a return policy that contradict each other, as {field: what to change}, each on the
+    field to correct. Empty when the policy is consistent. The page, the API and the model all ask
+    this one function."""
+    errors: dict[str, str] = {}
+    accepts = bool(terms.get("accepts_returns"))
+    if accepts and (terms.get("return_days") or 0) < 1:
+        errors["return_days"] = _("A store that accepts returns gives buyers at least 1 day to send an item back.")
+    if accepts and not terms.get("covered_reasons"):
+        errors["covered_reasons"] = _("Choose at least one reason the policy covers, or stop accepting returns.")
+    if terms.get("free_returns"):
+        if not accepts:
+            errors["free_returns"] = _("Free returns need returns to be accepted: accept returns, or untick this.")
+        for name in PAYER_FIELDS:
+            if terms.get(name) == Payer.BUYER:
+                errors[name] = _(
+                    "With free returns the seller pays return shipping for every reason: choose Seller, "
+                    "or untick Free returns."
+                )
+    return errors
 
 
 class Store(models.Model):
@@ -98,6 +127,11 @@ class ReturnPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store} return policy"
+
+    def clean(self) -> None:
+        errors = policy_contradictions({name: getattr(self, name) for name in self.TERMS})
+        if errors:
+            raise ValidationError(errors)
 
     # The policy's terms. Buyers read them, with the address and the notes, and an order freezes
     # all three (see `snapshot`).

@@ -1,7 +1,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from sellers.models import Payer, ReturnPolicy, ReturnReason
+from sellers.models import Payer, ReturnPolicy, ReturnReason, policy_contradictions
 
 
 class ReturnAddressSerializer(serializers.Serializer):
@@ -38,6 +38,12 @@ class ReturnPolicySerializer(serializers.Serializer):
 
     def validate_covered_reasons(self, value):
         return list(dict.fromkeys(value))  # drop repeats, keep order
+
+    def validate(self, attrs):
+        errors = policy_contradictions(attrs)
+        if errors:
+            raise serializers.ValidationError({name: [message] for name, message in errors.items()})
+        return attrs
 
     @staticmethod
     def to_model_fields(validated: dict) -> dict:

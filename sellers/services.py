@@ -3,6 +3,7 @@
 import json
 import logging
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -36,7 +37,11 @@ def return_policy_update(*, actor: User, store: Store, **fields) -> ReturnPolicy
         policy = ReturnPolicy.objects.select_for_update().get(pk=policy.pk)
         for name, value in fields.items():
             setattr(policy, name, value)
-        policy.full_clean()
+        try:
+            policy.full_clean()
+        except ValidationError as invalid:
+            # The page and the API check the same rules first; a caller that did not is told why.
+            raise RuleViolation("invalid", " ".join(invalid.messages), status=400) from None
         policy.save()
     audit_log.info(
         "store=%s action=return_policy_updated actor=%s fields=%s",

@@ -36,4 +36,5 @@ def policy_edit(request):
         success=_("Your return policy was saved. Orders already placed keep the policy they were placed under."),
         next_url=f"{request.path}?store={store.slug}",
         page=lambda: policy_page(400),
+        anchor=f"{request.path}?store={store.slug}#policy-form",
     )

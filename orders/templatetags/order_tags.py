@@ -24,3 +24,12 @@ def reason_label(value: str) -> str:
     from sellers.models import ReturnReason
 
     return dict(ReturnReason.choices).get(value, value)
+
+
+@register.simple_tag
+def has_purchases(user) -> bool:
+    """{% has_purchases user as buys %}: whether the user bought anything (a seller who buys nothing
+    needs no "My orders" in the menu)."""
+    from orders.models import Order
+
+    return user.is_authenticated and Order.objects.filter(buyer=user).exists()

@@ -27,7 +27,7 @@ def test_buyer_and_seller_talk_with_a_photo(browser, live_server, sign_in, world
 
     carol = browser.new_page()
     sign_in(carol, "carol")
-    unread_link = carol.get_by_role("navigation", name="Main").get_by_role("link", name="Unread messages")
+    unread_link = carol.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox")
     expect(unread_link).to_contain_text("1")
     carol.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()
     expect(carol.locator("[data-order='T-1']")).to_contain_text("1 unread")

@@ -88,6 +88,8 @@ def test_carol_edits_her_return_policy_and_fixes_a_mistake(page, live_server, si
 
     page.get_by_label("Days to return after delivery").fill("30")
     page.get_by_label("Free returns offered").check()
+    # Free returns means the seller pays every return: the editor refuses anything else.
+    page.get_by_label("Return shipping for a change of mind is paid by").select_option("seller")
     page.get_by_label("Return address: line 1").fill("88 Huaqiang North Road")
     page.get_by_label("Return address: city").fill("Shenzhen")
     page.get_by_label("Return address: country").fill("cn")

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from orders.models import Order
-from sellers.models import ReturnPolicy
+from sellers.models import PAYER_FIELDS, ReturnPolicy
 from tests.conftest import api_as
 from tests.factories import make_order
 
@@ -97,3 +97,74 @@ def test_the_service_changes_only_the_fields_an_owner_edits(world):
         return_policy_update(actor=world.carol, store=world.carols, updated_at=datetime(2026, 1, 1, tzinfo=UTC))
     policy = return_policy_update(actor=world.carol, store=world.carols, address_city="Shenzhen", notes="Hi")
     assert policy.return_address["city"] == "Shenzhen" and policy.snapshot()["notes"] == "Hi"
+
+
+def _page_data(client) -> dict:
+    form = client.get("/seller/policy/").context["form"]
+    data = {name: value for name, value in form.initial.items() if value is not None and name in form.fields}
+    data.update(accepts_returns="on", address_line1="1 Road", address_city="Shenzhen", address_country="CN")
+    data["covered_reasons"] = list(data["covered_reasons"])
+    return data
+
+
+def test_free_returns_with_a_buyer_paying_is_refused_on_the_payer_field(client, world):
+    client.force_login(world.carol)
+    data = _page_data(client)
+    data.update(free_returns="on", change_of_mind_shipping_payer="buyer")
+    response = client.post("/seller/policy/", data)
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert list(form.errors) == ["change_of_mind_shipping_payer"]
+    assert "the seller pays return shipping for every reason" in form.errors["change_of_mind_shipping_payer"][0]
+    assert not ReturnPolicy.objects.get(store=world.carols).free_returns
+    data.update(change_of_mind_shipping_payer="seller")
+    assert client.post("/seller/policy/", data).status_code == 302
+    assert ReturnPolicy.objects.get(store=world.carols).free_returns
+
+
+def test_each_missing_part_of_the_return_address_is_marked_on_its_own_field(client, world):
+    client.force_login(world.carol)
+    data = _page_data(client)
+    data.update(address_city="", address_country="")
+    form = client.post("/seller/policy/", data).context["form"]
+    assert set(form.errors) == {"address_city", "address_country"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"return_days": "0"}, "return_days"),
+        ({"covered_reasons": []}, "covered_reasons"),
+        ({"accepts_returns": "", "free_returns": "on", "return_days": "0"}, "free_returns"),
+    ],
+)
+def test_contradictory_terms_are_refused_on_the_field_to_change(client, world, change, field):
+    client.force_login(world.carol)
+    data = _page_data(client)
+    data.update(change)
+    if data.get("accepts_returns") == "":
+        del data["accepts_returns"]
+    if change.get("free_returns"):
+        data.update(dict.fromkeys(PAYER_FIELDS, "seller"))
+    response = client.post("/seller/policy/", data)
+    assert response.status_code == 400
+    assert field in response.context["form"].errors
+
+
+def test_the_api_refuses_free_returns_paid_by_the_buyer_with_the_field_named(world):
+    policy = api_as(world.carol).get("/api/sellers/carols-gadgets/return-policy/").json()
+    policy.update(free_returns=True, defective_shipping_payer="buyer")
+    response = api_as(world.carol).put("/api/sellers/carols-gadgets/return-policy/", policy, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    # The default policy has the buyer pay for a change of mind: that contradicts free returns too.
+    assert set(response.json()["fields"]) == {"change_of_mind_shipping_payer", "defective_shipping_payer"}
+
+
+def test_the_service_refuses_a_contradiction_as_a_rule(world):
+    from core.errors import RuleViolation
+    from sellers.services import return_policy_update
+
+    with pytest.raises(RuleViolation) as refused:
+        return_policy_update(actor=world.carol, store=world.carols, free_returns=True)
+    assert refused.value.status == 400 and "every reason" in refused.value.detail

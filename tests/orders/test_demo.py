@@ -1,0 +1,87 @@
+"""The demo data lets a newcomer walk every journey, and what it shows agrees with itself."""
+
+import pytest
+from django.utils import timezone
+
+from disputes.demo import seed_disputes
+from disputes.models import CONDITION_REASONS, Dispute, Reason
+from disputes.states import State
+from messaging.demo import seed_messages
+from messaging.models import Message
+from orders.demo import JOURNEY_ORDERS, seed_orders
+from orders.models import ExtensionRequest, Order
+from sellers.models import ReturnPolicy, policy_contradictions
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(reference_data, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    seed_orders()
+    seed_messages()
+    seed_disputes()
+
+
+def each_buyer_has_an_open_order_without_a_dispute_and_a_not_yet_open_one_at_each_store():
+    now = timezone.now()
+    for buyer in ("alice", "bob"):
+        for store in ("carols-gadgets", "daves-outlet"):
+            orders = Order.objects.filter(buyer__username=buyer, store__slug=store)
+            states = {o.dispute_window(now).state.value for o in orders.filter(disputes__isnull=True)}
+            assert {"open", "not_yet_open"} <= states, (buyer, store)
+
+
+def there_is_a_dispute_in_every_state():
+    assert set(Dispute.objects.values_list("state", flat=True)) == set(State.values)
+
+
+def every_dispute_agrees_with_its_order():
+    for dispute in Dispute.objects.select_related("order"):
+        order = dispute.order
+        assert order.shipped_at is not None, f"{order.number}: a dispute on an order that never shipped"
+        if dispute.item_received:
+            assert order.delivered_at is not None, f"{order.number}: the item arrived, but not per the order"
+        if dispute.reason == Reason.NOT_RECEIVED:
+            assert not dispute.item_received
+        if dispute.item_received and dispute.reason in CONDITION_REASONS:
+            assert dispute.evidence.filter(photos__isnull=False).exists(), f"{order.number}: no photo"
+
+
+def a_message_about_a_cracked_item_is_on_a_delivered_order():
+    for message in Message.objects.select_related("thread__order").filter(body__icontains="crack"):
+        assert message.thread.order.delivered_at is not None
+
+
+def the_demo_policies_are_consistent():
+    for policy in ReturnPolicy.objects.all():
+        assert policy_contradictions({name: getattr(policy, name) for name in ReturnPolicy.TERMS}) == {}
+
+
+def the_sellers_have_extension_requests_to_answer():
+    pending = ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING)
+    assert set(pending.values_list("order__store__slug", flat=True)) == {"carols-gadgets", "daves-outlet"}
+    assert all(request.note for request in pending)
+
+
+def test_the_demo_lets_a_newcomer_walk_every_journey_and_agrees_with_itself(demo):
+    each_buyer_has_an_open_order_without_a_dispute_and_a_not_yet_open_one_at_each_store()
+    there_is_a_dispute_in_every_state()
+    every_dispute_agrees_with_its_order()
+    a_message_about_a_cracked_item_is_on_a_delivered_order()
+    the_demo_policies_are_consistent()
+    the_sellers_have_extension_requests_to_answer()
+    # Seeding again changes nothing.
+    counts = (Order.objects.count(), Dispute.objects.count(), Message.objects.count())
+    seed_orders()
+    seed_messages()
+    seed_disputes()
+    assert (Order.objects.count(), Dispute.objects.count(), Message.objects.count()) == counts
+
+
+def test_the_readme_names_every_journey_order():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for number, *_rest in JOURNEY_ORDERS:
+        assert number in readme, number
