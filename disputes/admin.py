@@ -2,6 +2,7 @@
 nothing changes a dispute's state by hand (only the workflow does), and events are read-only."""
 
 from django.contrib import admin
+from django.urls import reverse_lazy
 
 from core.admin import ReadOnlyAdmin
 from disputes.models import (
@@ -124,3 +125,7 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
 
 
 from disputes import admin_queue  # noqa: E402,F401  (registers the review queue)
+
+# "View site" in admin's header: the dispute pages as the team sees them (the site's home
+# sends the team straight back to admin).
+admin.site.site_url = reverse_lazy("disputes:list")

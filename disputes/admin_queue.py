@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts import roles
 from accounts.roles import team_members
@@ -113,24 +114,98 @@ class AssignForm(forms.Form):
     member = forms.ModelChoiceField(label=_("Assign to"), queryset=team_members().order_by("username"))
 
 
-def _act(model_admin, request, queryset, action, **payload):
-    done, refused = 0, []
-    for dispute in queryset:
+def queue_items():
+    """The queue: what is with the team, and any dispute set aside as needing a person."""
+    return ReviewQueueItem.objects.filter(
+        Q(state__in=QueueStateFilter.STATES) | Q(set_aside_at__isnull=False, state__in=LIVE_STATES)
+    )
+
+
+QUEUE_ORDER = (F("respond_by").asc(nulls_last=True), "id")
+
+
+def next_for(user, *, after=None):
+    """The next dispute `user` may work on (unassigned or theirs) in the queue's order, after
+    `after` if given, else from the top; past the end it wraps round to the first."""
+    candidates = queue_items().filter(Q(assignee__isnull=True) | Q(assignee=user)).order_by(*QUEUE_ORDER)
+    if after is None:
+        return candidates.first()
+    candidates = candidates.exclude(pk=after.pk)
+    if after.respond_by is None:
+        later = candidates.filter(respond_by__isnull=True, id__gt=after.pk)
+    else:
+        later = candidates.filter(
+            Q(respond_by__gt=after.respond_by)
+            | Q(respond_by=after.respond_by, id__gt=after.pk)
+            | Q(respond_by__isnull=True)
+        )
+    return later.first() or candidates.first()
+
+
+# The team's moves that need no form: the row buttons, the review screen's buttons, the actions.
+MOVES = ("claim", "release", "take_over", "assign_to_me")
+
+
+def _numbers(disputes) -> str:
+    return ", ".join(f"#{d.pk}" for d in disputes)
+
+
+def result_message(action: str, disputes: list, *, member=None, you=None) -> str:
+    """What happened, in words: "Claimed dispute #5 for you.", never "1 dispute(s) updated."."""
+    n, ids = len(disputes), _numbers(disputes)
+    if action == "claim":
+        return ngettext("Claimed dispute %(ids)s for you.", "Claimed disputes %(ids)s for you.", n) % {"ids": ids}
+    if action == "release":
+        return ngettext(
+            "Released dispute %(ids)s to the queue: anyone on the team may claim it.",
+            "Released disputes %(ids)s to the queue: anyone on the team may claim them.",
+            n,
+        ) % {"ids": ids}
+    if action == "take_over":
+        return ngettext(
+            "Took over dispute %(ids)s: it waits in the queue to be claimed.",
+            "Took over disputes %(ids)s: they wait in the queue to be claimed.",
+            n,
+        ) % {"ids": ids}
+    if member is not None and you is not None and member.pk == you.pk:
+        return ngettext("Assigned dispute %(ids)s to you.", "Assigned disputes %(ids)s to you.", n) % {"ids": ids}
+    name = member.username if member is not None else ""
+    return ngettext("Assigned dispute %(ids)s to %(name)s.", "Assigned disputes %(ids)s to %(name)s.", n) % {
+        "ids": ids,
+        "name": name,
+    }
+
+
+def act(request, disputes, action: str, **payload) -> None:
+    """Carry out one team move on each dispute through the workflow, and say what happened
+    (one sentence for those done, one per refusal, each naming its dispute)."""
+    if action == "assign_to_me":
+        action, payload = "assign_to", {"member": request.user}
+    done = []
+    for dispute in disputes:
         try:
-            dispute_act_by(user=request.user, dispute=dispute, action=action, **payload)
-            done += 1
+            done.append(dispute_act_by(user=request.user, dispute=dispute, action=action, **payload))
         except RuleViolation as refusal:
-            refused.append(f"#{dispute.pk}: {refusal.detail}")
+            messages.error(
+                request,
+                _("Dispute #%(id)s was not changed: %(why)s") % {"id": dispute.pk, "why": refusal.detail},
+            )
     if done:
-        model_admin.message_user(request, _("%(n)s dispute(s) updated.") % {"n": done}, messages.SUCCESS)
-    for line in refused:
-        model_admin.message_user(request, line, messages.ERROR)
+        messages.success(request, result_message(action, done, member=payload.get("member"), you=request.user))
+
+
+def _act(model_admin, request, queryset, action, **payload):
+    act(request, list(queryset), action, **payload)
+
+
+QUEUE_LABELS = {State.ESCALATED: _("Escalated"), State.UNDER_REVIEW: _("Under review")}
 
 
 @admin.register(ReviewQueueItem)
 class ReviewQueueAdmin(admin.ModelAdmin):
+    # Narrow columns, short labels: the list fits 1280 px with the filters beside it.
     list_display = (
-        "dispute_link", "time_left", "state", "needs_person", "amount", "buyer", "store", "carrier", "assignee",
+        "dispute_link", "time_left", "status", "reason", "amount", "parties", "carrier", "assignee_name", "row_moves",
     )  # fmt: skip
     list_filter = (
         NeedsPersonFilter,
@@ -150,7 +225,7 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     # through the workflow).
     list_display_links = None
     # The changelist applies this, not the queryset's order: soonest ruling deadline first.
-    ordering = (F("respond_by").asc(nulls_last=True), "id")
+    ordering = QUEUE_ORDER
 
     def get_urls(self):
         from django.urls import path
@@ -161,6 +236,9 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         return [
             path("<int:pk>/review/", site.admin_view(lambda r, pk: admin_views.review_view(r, site, pk)),
                  name="disputes_reviewqueueitem_review"),
+            path("<int:pk>/move/", site.admin_view(lambda r, pk: admin_views.move_view(r, pk)),
+                 name="disputes_reviewqueueitem_move"),
+            path("next/", site.admin_view(admin_views.next_view), name="disputes_reviewqueueitem_next"),
             path("dashboard/", site.admin_view(lambda r: admin_views.dashboard_view(r, site)),
                  name="disputes_reviewqueueitem_dashboard"),
             *super().get_urls(),
@@ -170,16 +248,21 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         extra = {
             "title": _("Review queue"),
             "dashboard_url": reverse("admin:disputes_reviewqueueitem_dashboard"),
+            "next_url": reverse("admin:disputes_reviewqueueitem_next"),
+            # The queue needs the width: the models' sidebar stays on the other admin pages.
+            "is_nav_sidebar_enabled": False,
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context=extra)
 
     def get_queryset(self, request):
         # The queue: what is with the team, and any dispute set aside as needing a person.
+        # `mine` lets each row offer the move that fits the reader (claim, or release their own).
         return (
             super()
             .get_queryset(request)
-            .filter(Q(state__in=QueueStateFilter.STATES) | Q(set_aside_at__isnull=False, state__in=LIVE_STATES))
+            .filter(pk__in=queue_items().values("pk"))
+            .annotate(mine=Q(assignee_id=request.user.pk))
         )
 
     def has_add_permission(self, request):
@@ -197,42 +280,65 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     @admin.display(description=_("dispute"), ordering="id")
     def dispute_link(self, obj):
         url = reverse("admin:disputes_reviewqueueitem_review", args=[obj.pk])
-        return format_html('<a href="{}">#{} · {}</a>', url, obj.pk, obj.order.number)
+        return format_html('<a class="queue-link" href="{}">#{} · {}</a>', url, obj.pk, obj.order.number)
 
     @admin.display(description=_("time left"), ordering="respond_by")
     def time_left(self, obj):
         if obj.respond_by is None:
             return "—"
         now = timezone.now()
+        # Days alone once it is a day or more away: the column stays one short line.
+        depth = 1 if abs(obj.respond_by - now) >= timedelta(days=1) else 2
         if obj.respond_by <= now:
-            return format_html(
-                '<strong class="sla sla-breached">{} {}</strong>', _("overdue by"), timeuntil(now, obj.respond_by)
-            )
+            overdue = timeuntil(now, obj.respond_by, depth=depth)
+            return format_html('<strong class="sla sla-breached">{} {}</strong>', _("overdue by"), overdue)
         css = "sla-soon" if obj.respond_by - now <= timedelta(days=1) else "sla-ok"
-        return format_html('<span class="sla {}">{}</span>', css, timeuntil(obj.respond_by, now))
+        return format_html('<span class="sla {}">{}</span>', css, timeuntil(obj.respond_by, now, depth=depth))
 
-    @admin.display(description=_("needs a person"), ordering="set_aside_at")
-    def needs_person(self, obj):
+    @admin.display(description=_("state"), ordering="state")
+    def status(self, obj):
+        label = QUEUE_LABELS.get(obj.state) or obj.get_state_display()
         if obj.set_aside_at is None:
-            return ""
-        return format_html('<strong class="sla sla-breached" title="{}">{}</strong>', obj.set_aside_reason,
-                           _("needs a person"))  # fmt: skip
+            return label
+        return format_html('{}<br><strong class="sla sla-breached" title="{}">{}</strong>', label,
+                           obj.set_aside_reason, _("needs a person"))  # fmt: skip
 
     @admin.display(description=_("amount"), ordering="refund_amount")
     def amount(self, obj):
-        return f"{obj.refund_amount} {obj.order.currency}"
+        return format_html('<span class="nowrap">{} {}</span>', obj.refund_amount, obj.order.currency)
 
-    @admin.display(description=_("buyer"), ordering="order__buyer__username")
-    def buyer(self, obj):
-        return obj.order.buyer.username
-
-    @admin.display(description=_("store"), ordering="order__store__name")
-    def store(self, obj):
-        return obj.order.store.name
+    @admin.display(description=_("buyer · store"), ordering="order__store__name")
+    def parties(self, obj):
+        return format_html('{}<br><span class="quiet">{}</span>', obj.order.buyer.username, obj.order.store.name)
 
     @admin.display(description=_("carrier"))
     def carrier(self, obj):
         return obj.order.carrier.name
+
+    @admin.display(description=_("assignee"), ordering="assignee__username")
+    def assignee_name(self, obj):
+        if obj.assignee_id is None:
+            return format_html('<span class="quiet">{}</span>', _("nobody"))
+        return _("you") if obj.mine else obj.assignee.username
+
+    @admin.display(description=_("move"))
+    def row_moves(self, obj):
+        """One button per row, posting the changelist's form (and its CSRF token) to the move
+        view: claim an escalated dispute, release your own, take over one set aside."""
+        if obj.state == State.ESCALATED:
+            step, label = "claim", _("Claim")
+        elif obj.state == State.UNDER_REVIEW and obj.mine:
+            step, label = "release", _("Release")
+        elif obj.set_aside_at is not None and obj.state not in QueueStateFilter.STATES:
+            step, label = "take_over", _("Take over")
+        else:
+            return ""
+        url = reverse("admin:disputes_reviewqueueitem_move", args=[obj.pk])
+        return format_html(
+            '<button type="submit" class="button row-move" formaction="{}" name="step" value="{}" '
+            'data-move="{}" aria-label="{} #{}">{}</button>',
+            url, step, step, label, obj.pk, label,
+        )  # fmt: skip
 
     @admin.action(description=_("Claim the selected disputes"))
     def claim(self, request, queryset):

@@ -9,17 +9,21 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Min, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import roles
 from accounts.roles import team_members
 from core.errors import RuleViolation
+from disputes.admin_queue import MOVES, act, next_for
 from disputes.api import dispute_detail
-from disputes.models import Dispute, Outcome, PendingRuling, State
+from disputes.models import Dispute, Outcome, Party, PendingRuling, State
 from disputes.review import evidence_request_create, ruling_approve, ruling_submit
+from disputes.routing import is_available_reviewer
 from disputes.selectors import default_outcome
-from disputes.services import dispute_act_by
+from disputes.workflow import allowed_actions
 from messaging.forms import MessageForm
 from messaging.models import Message
 from messaging.services import message_post
@@ -30,9 +34,16 @@ OPEN = [State.ESCALATED, State.UNDER_REVIEW]
 
 
 class RulingForm(forms.Form):
+    # No outcome chosen in advance: the member decides each one.
     outcome = forms.ChoiceField(
         label=gettext_lazy("Outcome"),
-        choices=[*Outcome.choices[:2], ("return_and_refund", gettext_lazy("Return and refund")), Outcome.choices[2]],
+        choices=[
+            ("", gettext_lazy("Choose an outcome…")),
+            *Outcome.choices[:2],
+            ("return_and_refund", gettext_lazy("Return and refund")),
+            Outcome.choices[2],
+        ],
+        error_messages={"required": gettext_lazy("Choose an outcome.")},
     )
     refund_amount = forms.DecimalField(
         label=gettext_lazy("Refund amount"), required=False, decimal_places=2, max_digits=12
@@ -65,13 +76,8 @@ def review_view(request, admin_site, pk: int):
             if step == "rule":
                 ruling_form = RulingForm(request.POST, prefix="rule")
                 if ruling_form.is_valid():
-                    result, _subject = ruling_submit(staff=request.user, dispute=dispute, **ruling_form.cleaned_data)
-                    messages.success(
-                        request,
-                        _("Ruled.")
-                        if result == "ruled"
-                        else _("The ruling waits for a second team member's approval."),
-                    )
+                    result, subject = ruling_submit(staff=request.user, dispute=dispute, **ruling_form.cleaned_data)
+                    messages.success(request, _ruled_message(result, subject))
                     return redirect(request.path)
             elif step == "approve":
                 pending = get_object_or_404(PendingRuling, pk=request.POST.get("pending"), dispute=dispute)
@@ -81,8 +87,13 @@ def review_view(request, admin_site, pk: int):
             elif step == "ask":
                 ask_form = EvidenceAskForm(request.POST, prefix="ask")
                 if ask_form.is_valid():
-                    evidence_request_create(staff=request.user, dispute=dispute, **ask_form.cleaned_data)
-                    messages.success(request, _("Evidence requested."))
+                    asked = evidence_request_create(staff=request.user, dispute=dispute, **ask_form.cleaned_data)
+                    messages.success(
+                        request,
+                        _("Asked the %(party)s for evidence on dispute #%(id)s, due %(due)s.")
+                        % {"party": asked.get_party_display(), "id": dispute.pk,
+                           "due": date_format(timezone.localtime(asked.due_at), "j M Y, H:i T")},
+                    )  # fmt: skip
                     return redirect(request.path)
             elif step == "message":
                 message_form = MessageForm(request.POST, request.FILES, prefix="msg")
@@ -91,17 +102,20 @@ def review_view(request, admin_site, pk: int):
                                  uploads=request.FILES.getlist("msg-images"))  # fmt: skip
                     messages.success(request, _("Message sent to both parties."))
                     return redirect(request.path)
-            elif step in ("claim", "release", "take_over"):
-                dispute_act_by(user=request.user, dispute=dispute, action=step)
-                messages.success(request, _("Done."))
+            elif step in MOVES:
+                act(request, [dispute], step)
                 return redirect(request.path)
         except RuleViolation as refusal:
             messages.error(request, refusal.detail)
             if step == "rule":
                 ruling_form.add_error(None, refusal.detail)
     dispute = dispute_detail(dispute.pk)
+    allowed = {t.action for t in allowed_actions(dispute, Party.TEAM, actor=request.user)}
+    yours = dispute.assignee_id == request.user.pk
+    pending = dispute.pending_rulings.filter(status=PendingRuling.Status.PENDING).select_related("proposed_by").first()
     context = {
         **admin_site.each_context(request),
+        "is_nav_sidebar_enabled": False,
         "title": _("Dispute #%(id)s on order %(n)s") % {"id": dispute.pk, "n": dispute.order.number},
         "dispute": dispute,
         "order": dispute.order,
@@ -114,17 +128,73 @@ def review_view(request, admin_site, pk: int):
         "ask_form": ask_form,
         "evidence_days": settings.EVIDENCE_REQUEST_DAYS,
         "message_form": message_form,
-        "pending": dispute.pending_rulings.filter(status=PendingRuling.Status.PENDING)
-        .select_related("proposed_by")
-        .first(),
+        "pending": pending,
+        "pending_outcome": dict(RulingForm.base_fields["outcome"].choices).get(pending.outcome) if pending else None,
         "evidence_requests": dispute.evidence_requests.all(),
-        "can_rule": dispute.state in OPEN,
-        "can_take_over": dispute.set_aside_at is not None and dispute.state not in OPEN and dispute.is_live,
+        "yours": yours,
+        # Each form only while it applies: the ruling while the dispute is under review by you,
+        # evidence requests while it is live, a message while it is with the team.
+        "can_rule": "ruling" in allowed and dispute.state == State.UNDER_REVIEW and yours,
+        "can_claim": "claim" in allowed,
+        "can_release": "release" in allowed,
+        "can_assign_me": "assign_to" in allowed
+        and dispute.state == State.UNDER_REVIEW
+        and not yours
+        and is_available_reviewer(request.user, dispute),
+        "can_take_over": "take_over" in allowed,
+        "can_ask": dispute.is_live,
+        "can_message": dispute.state in OPEN,
         "threshold": _threshold(),
         "now": timezone.now(),
         "opts": Dispute._meta,
     }
     return render(request, "admin/disputes/review.html", context)
+
+
+def _ruled_message(result: str, subject) -> str:
+    if result != "ruled":
+        return _("The ruling on dispute #%(id)s waits for a second team member's approval.") % {
+            "id": subject.dispute_id
+        }
+    if subject.state == State.AWAITING_RETURN:
+        return _("Ruled. Dispute #%(id)s: the buyer ships the item back, then is refunded.") % {"id": subject.pk}
+    if not subject.resolved_refund_amount:
+        return _("Ruled. Dispute #%(id)s: no refund.") % {"id": subject.pk}
+    return _("Ruled. Dispute #%(id)s: %(outcome)s, %(amount)s %(currency)s to the buyer.") % {
+        "id": subject.pk,
+        "outcome": subject.get_outcome_display().lower(),
+        "amount": subject.resolved_refund_amount,
+        "currency": subject.order.currency,
+    }
+
+
+def move_view(request, pk: int):
+    """A row's button in the queue (claim, release, take over): the move through the workflow,
+    then back to the list the button was on."""
+    _team_only(request)
+    if request.method != "POST":
+        return redirect("admin:disputes_reviewqueueitem_changelist")
+    dispute = get_object_or_404(Dispute, pk=pk)
+    step = request.POST.get("step")
+    if step in MOVES:
+        act(request, [dispute], step)
+    back = request.META.get("HTTP_REFERER", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
+    return redirect("admin:disputes_reviewqueueitem_changelist")
+
+
+def next_view(request):
+    """The next dispute to work on: unassigned or yours, by ruling deadline, after the one named
+    in ?after= (wrapping round to the first)."""
+    _team_only(request)
+    after_id = request.GET.get("after", "")
+    after = Dispute.objects.filter(pk=after_id).first() if after_id.isdigit() else None
+    target = next_for(request.user, after=after)
+    if target is None:
+        messages.info(request, _("Nothing else waits for you: no other dispute is unassigned or yours."))
+        return redirect("admin:disputes_reviewqueueitem_changelist")
+    return redirect("admin:disputes_reviewqueueitem_review", pk=target.pk)
 
 
 def _threshold():
