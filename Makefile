@@ -51,17 +51,20 @@ browser:
 	  fi; \
 	fi
 
+# DEBUG is off, as in production (the site's own error pages); `make run DEBUG=true` for Django's
+# debug pages while developing.
+run: DEBUG ?= false
 run: venv
 	@mkdir -p var/celery/broker var/celery/processed
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	DEBUG=$(DEBUG) $(PY) manage.py migrate --noinput
+	DEBUG=$(DEBUG) $(PY) manage.py seed_demo
 	@echo
-	@echo "  Dispute desk is starting on http://127.0.0.1:$(PORT)/"
+	@echo "  Dispute desk is starting on http://127.0.0.1:$(PORT)/ (DEBUG=$(DEBUG); make run DEBUG=true for debug pages)"
 	@echo "  Demo logins (password: demo): buyers alice, bob; sellers carol, dave;"
 	@echo "  dispute team erin, frank (admin at /admin/); platform account platform."
 	@echo "  API docs: http://127.0.0.1:$(PORT)/api/docs/   Stop with Ctrl-C."
 	@echo
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) $(VENV)/bin/honcho -f Procfile start
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) DEBUG=$(DEBUG) $(VENV)/bin/honcho -f Procfile start
 
 test: venv browser
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -14,7 +14,6 @@ from disputes import order_pages
 from disputes.views import dispute_open_view
 from messaging import api as messaging_api
 from orders import api as orders_api
-from orders.views import store_orders
 from sellers import api as sellers_api
 from sellers.views import policy_edit
 
@@ -28,6 +27,11 @@ api_patterns = [
     path("orders/<str:number>/delivery/", orders_api.DeliveryApi.as_view(), name="order-delivery"),
     path("orders/<str:number>/extension/", orders_api.ExtensionRequestApi.as_view(), name="order-extension"),
     path("orders/<str:number>/extension/grant/", orders_api.ExtensionGrantApi.as_view(), name="order-extension-grant"),
+    path(
+        "orders/<str:number>/extension/decline/",
+        orders_api.ExtensionDeclineApi.as_view(),
+        name="order-extension-decline",
+    ),
     path("orders/<str:number>/messages/", messaging_api.ThreadApi.as_view(), name="order-messages"),
     path("orders/<str:number>/messages/read/", messaging_api.ThreadReadApi.as_view(), name="order-messages-read"),
     path("messages/unread/", messaging_api.UnreadApi.as_view(), name="unread"),
@@ -71,9 +75,10 @@ order_pages_patterns = [
     path("<str:number>/extension/", order_pages.extension_request_view, name="extension"),
     path("<str:number>/dispute/new/", dispute_open_view, name="dispute-open"),
     path("<str:number>/extension/grant/", order_pages.extension_grant_view, name="extension-grant"),
+    path("<str:number>/extension/decline/", order_pages.extension_decline_view, name="extension-decline"),
 ]
 seller_pages_patterns = [
-    path("orders/", store_orders, name="orders"),
+    path("orders/", order_pages.store_orders, name="orders"),
     path("policy/", policy_edit, name="policy"),
 ]
 
@@ -100,5 +105,6 @@ urlpatterns = [
 ]
 
 handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
 handler404 = "core.views.not_found"
 handler500 = "core.views.server_error"

@@ -138,6 +138,16 @@ def exception_handler(exc, context):
     return response
 
 
+def api_bad_request(request, exception=None):
+    body = error_body("bad_request", _("The request is too large or malformed: send fewer or smaller parts."))
+    return JsonResponse(body, status=status.HTTP_400_BAD_REQUEST)
+
+
+def api_permission_denied(request, exception=None):
+    body = error_body("permission_denied", _("You do not have permission to perform this action."))
+    return JsonResponse(body, status=status.HTTP_403_FORBIDDEN)
+
+
 def api_not_found(request, exception=None):
     return JsonResponse(error_body("not_found", _("Not found.")), status=status.HTTP_404_NOT_FOUND)
 

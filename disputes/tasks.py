@@ -27,6 +27,7 @@ def run_all_sweeps(now=None) -> dict[str, int]:
     from disputes.order_clocks import sweep_completions, sweep_window_notices
     from disputes.review import sweep_evidence_requests
     from disputes.sweeps import sweep_clocks, sweep_reminders, sweep_routing
+    from messaging.photos import pending_uploads_expire
     from notifications.delivery import deliver_pending
 
     counts = {
@@ -38,6 +39,7 @@ def run_all_sweeps(now=None) -> dict[str, int]:
         "window_notices": sweep_window_notices(now=now),
         "notifications_delivered": deliver_pending(),
         "signin_failures_forgotten": forget_old_failures(now=now),
+        "pending_uploads_expired": pending_uploads_expire(now=now),
     }
     if any(counts.values()):
         log.info("sweeps %s", counts)

@@ -34,6 +34,9 @@ def env_flag(name: str, *, default: bool) -> bool:
 
 
 DEBUG = env_flag("DEBUG", default=False)
+# Whether `manage.py seed_demo` may load the demo people (known passwords) into this database:
+# on only in the local settings; seed_demo refuses production settings whatever this says.
+DEMO_DATA = env_flag("DEMO_DATA", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -173,6 +176,13 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Dispute desk <no-reply@dispute-desk.local>")
+# Where the site is reached: every link in an email or the API, and any link built outside a
+# request (sweeps, tasks), starts with it (notifications/render.py).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")) or " " in SITE_URL:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"SITE_URL must be an http:// or https:// address, not {SITE_URL!r}.")
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:

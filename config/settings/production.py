@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, MAILERS, REDIS_URL, REST_FRAMEWORK, SECRET_KEY, env, env_flag
+from .base import DATABASES, MAILERS, REDIS_URL, REST_FRAMEWORK, SECRET_KEY, SITE_URL, env, env_flag
 
 DEBUG = False
 if len(SECRET_KEY) < 50:
@@ -12,6 +12,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")
 if not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL must be set in production.")
+if not SITE_URL.startswith("https://"):
+    # Emails and notifications link here from outside any request (sweeps, tasks).
+    raise ImproperlyConfigured("SITE_URL must be the site's https:// address in production.")
 if "smtp" not in MAILERS["default"]["BACKEND"]:
     raise ImproperlyConfigured("EMAIL_URL must name an SMTP server in production, e.g. smtp+tls://user:pass@host:587.")
 

@@ -139,22 +139,52 @@ def test_the_api_docs_need_a_sign_in_when_not_public(client, world, settings):
     assert api_as(world.alice).get("/api/schema/").status_code == 200
 
 
-def test_seed_demo_refuses_production_settings():
+def test_seed_demo_refuses_production_settings_whatever_debug_and_demo_data_say():
     env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": "x7" * 30 + "-a-long-random-secret-for-the-check",
         "ALLOWED_HOSTS": "disputes.example.com",
         "DEBUG": "true",
+        "DEMO_DATA": "true",
         "EMAIL_URL": "smtp+tls://mailer:secret@mail.example.com:587",
+        "SITE_URL": "https://desk.example.com",
     }
     result = subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=120)  # fmt: skip
-    assert result.returncode != 0 and "refuses" in result.stderr
+    assert result.returncode != 0 and "refuses to run under production settings" in result.stderr
+
+
+def test_seed_demo_follows_demo_data_not_debug(settings):
+    from django.apps import apps
+
+    from orders.reference import seed_reference_data
+
+    seed_reference_data(apps)
+    settings.DEBUG, settings.DEMO_DATA = True, False
+    with pytest.raises(CommandError, match="unless DEMO_DATA is on"):
+        call_command("seed_demo")
+    assert not User.objects.exists()
+    settings.DEBUG, settings.DEMO_DATA = False, True  # `make run`: DEBUG off, the demo loads
+    call_command("seed_demo")
+    assert User.objects.filter(username="alice").exists()
+
+
+def test_the_local_settings_turn_demo_data_on_and_debug_off_by_default():
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DEMO_DATA", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    code = "from django.conf import settings as s; print(s.DEBUG, s.DEMO_DATA)"
+    shown = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=120)  # fmt: skip
+    assert shown.stdout.split()[-2:] == ["False", "True"], shown.stderr
+    env["DEBUG"] = "true"  # the developers' switch (make run DEBUG=true)
+    shown = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=120)  # fmt: skip
+    assert shown.stdout.split()[-2:] == ["True", "True"], shown.stderr
 
 
 def test_seed_demo_refuses_a_database_with_real_users_and_never_resets_a_password(settings):
-    settings.DEBUG = True
+    settings.DEMO_DATA = True
     from django.apps import apps
 
     from orders.reference import seed_reference_data

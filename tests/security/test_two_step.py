@@ -130,6 +130,7 @@ def test_production_settings_require_two_step_for_the_team_and_hide_the_docs():
         "SECRET_KEY": "x7" * 30 + "-a-long-random-secret-for-the-check",
         "ALLOWED_HOSTS": "disputes.example.com",
         "EMAIL_URL": "smtp+tls://mailer:secret@mail.example.com:587",
+        "SITE_URL": "https://desk.example.com",
         "TWO_STEP_REQUIRED_FOR_TEAM": "false",  # an operator cannot turn it off in production
     }
     script = (

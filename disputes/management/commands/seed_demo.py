@@ -7,7 +7,10 @@ from orders.demo import PASSWORD, PEOPLE, refusal, seed_orders
 
 
 class Command(BaseCommand):
-    help = "Load the demo people, stores and orders (DEBUG only, on a database of demo data only; safe twice)."
+    help = (
+        "Load the demo people, stores and orders (only where DEMO_DATA is on, never under production settings, "
+        "on a database of demo data only; safe twice)."
+    )
 
     def handle(self, *args, **options):
         why = refusal()
