@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
@@ -68,3 +69,15 @@ def _safe_next(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     allowed = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False)
     return target if allowed and target.startswith("/") else ""
+
+
+def admin_login(request):
+    """Admin's own sign-in page is this site's sign-in. Someone already signed in who lands here was
+    sent by admin because they may not use it (not staff): they are told so, instead of being sent
+    back and forth between admin and the sign-in page."""
+    if request.user.is_authenticated:
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(_("The review queue is for the dispute team."))
+    query = request.META.get("QUERY_STRING", "")
+    return redirect(f"{reverse('login')}?{query}" if query else reverse("login"))

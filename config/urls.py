@@ -2,12 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.api import LogoutView, TokenView
 from accounts.signin import CodeView, SignInView
-from accounts.views import home, two_step_setup
+from accounts.views import admin_login, home, two_step_setup
 from core.api import DocsPermission
 from disputes import api as disputes_api
 from disputes import order_pages
@@ -100,7 +99,7 @@ urlpatterns = [
     path("seller/", include((seller_pages_patterns, "sellers"))),
     path("api/", include((api_patterns, "api"))),
     # Admin signs in through the same door as the pages: one throttle, and the code step.
-    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True), name="admin_login"),
+    path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
 ]
 

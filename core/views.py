@@ -48,7 +48,9 @@ def bad_request(request, exception=None):
 def permission_denied(request, exception=None):
     if wants_json(request):
         return api_permission_denied(request)
-    return error_page(request, "403.html", status=403)
+    # A view that refuses with a sentence of its own (marked for translation) has it shown.
+    reason = str(exception) if exception is not None and exception.args else ""
+    return error_page(request, "403.html", status=403, context={"reason": reason})
 
 
 def not_found(request, exception=None):

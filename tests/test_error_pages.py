@@ -184,3 +184,19 @@ def test_the_local_settings_show_the_friendly_pages_and_serve_static_files_with_
     result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=120)  # fmt: skip
     assert result.stdout.split()[-5:] == ["False", "404", "True", "False", "200"], result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_a_signed_in_buyer_opening_admin_is_told_it_is_for_the_team_not_sent_round_in_circles(client, world):
+    client.force_login(world.alice)
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 403
+    assert len(response.redirect_chain) == 1  # admin → its sign-in page, which answers
+    assert "dispute team" in response.content.decode()
+
+
+def test_signed_out_admin_goes_to_the_sites_sign_in_with_where_to_go_next(client):
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    follow = client.get(response["Location"])
+    assert follow.status_code == 302 and follow["Location"].startswith("/accounts/login/?next=")
