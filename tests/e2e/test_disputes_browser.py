@@ -37,6 +37,7 @@ def open_dispute(page, live_server, photo_path, *, return_item: bool):
     expect(page.get_by_role("status")).to_contain_text("Your dispute is open.")
 
 
+@pytest.mark.refusals_expected  # refused on purpose first: a 4xx is part of the journey
 def test_alice_opens_with_a_photo_carol_counters_alice_accepts_and_both_see_the_refund(
     browser, live_server, sign_in, world, order, tmp_path
 ):
@@ -78,6 +79,7 @@ def test_alice_opens_with_a_photo_carol_counters_alice_accepts_and_both_see_the_
     assert list(Refund.objects.values_list("amount", flat=True)) == [Decimal("30.00")]
 
 
+@pytest.mark.refusals_expected  # refused on purpose first: a 4xx is part of the journey
 def test_a_return_journey_to_the_end(browser, live_server, sign_in, world, order, tmp_path):
     photo = tmp_path / "crack.jpg"
     photo.write_bytes(jpeg_bytes())

@@ -15,7 +15,8 @@ from messaging.services import message_post
 from tests.factories import make_order
 from tests.messaging.images import jpeg_bytes
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test here is refused on purpose (its 400 pages are the point): console errors are allowed.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.refusals_expected]
 
 WITH_AND_WITHOUT_SCRIPT = pytest.mark.parametrize("script", [True, False], ids=["script", "no-script"])
 

@@ -49,14 +49,15 @@ def test_the_buyer_gets_an_email_with_the_offer_a_deadline_and_a_link_that_opens
 
     # Opened in a mail client: the email's own HTML, its button leading to the live site.
     sign_in(page, "alice")
-    page.set_content(html)
-    expect(page.get_by_role("heading", name="Order N-1: the seller offers 30.00 USD")).to_be_visible()
-    expect(page.get_by_text(f"by {deadline}")).to_be_visible()
-    button = page.get_by_role("link", name="Open it in Dispute desk")
+    mail_client = page.context.new_page()  # a blank page of its own: the email, not one of the site's pages
+    mail_client.set_content(html)
+    expect(mail_client.get_by_role("heading", name="Order N-1: the seller offers 30.00 USD")).to_be_visible()
+    expect(mail_client.get_by_text(f"by {deadline}")).to_be_visible()
+    button = mail_client.get_by_role("link", name="Open it in Dispute desk")
     expect(button).to_have_attribute("href", link)
     button.click()
-    page.wait_for_url(link)
-    expect(page.get_by_role("heading", level=1)).to_contain_text("N-1")
+    mail_client.wait_for_url(link)
+    expect(mail_client.get_by_role("heading", level=1)).to_contain_text("N-1")
 
     # The notifications page says the same, in her words and her zone.
     page.goto(f"{live_server.url}/notifications/")

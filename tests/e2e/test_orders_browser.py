@@ -68,6 +68,7 @@ def test_alice_sees_her_orders_with_window_badges_and_reads_the_store_policy(pag
     expect(page.get_by_text("The buyer asked for 5 more days.")).to_be_visible()
 
 
+@pytest.mark.refusals_expected  # refused on purpose first: a 4xx is part of the journey
 def test_alice_cannot_open_bobs_order(page, live_server, sign_in, orders):
     sign_in(page, "alice")
     response = page.goto(f"{live_server.url}/orders/BOB-1/")
@@ -75,6 +76,7 @@ def test_alice_cannot_open_bobs_order(page, live_server, sign_in, orders):
     expect(page.get_by_role("heading", name="We could not find that page")).to_be_visible()
 
 
+@pytest.mark.refusals_expected  # refused on purpose first: a 4xx is part of the journey
 def test_carol_edits_her_return_policy_and_fixes_a_mistake(page, live_server, sign_in, world, orders):
     sign_in(page, "carol")
     expect(page.get_by_role("heading", name="Carol's Gadgets: orders")).to_be_visible()

@@ -43,6 +43,7 @@ def test_carol_reads_the_reason_and_declines_and_alice_reads_why(browser, live_s
     expect(alice.get_by_text("Ask the seller for more time")).to_be_visible()  # she may ask again
 
 
+@pytest.mark.refusals_expected  # refused on purpose first: a 4xx is part of the journey
 def test_carol_grants_a_number_of_days_she_chooses(browser, live_server, sign_in, world, asked):
     closes_before = asked.window_closes_at
     carol = browser.new_page()
