@@ -61,9 +61,10 @@ class DisputeOpenForm(forms.Form):
         if order is None:
             return
         left = order.total - refunded_so_far(order)
-        self.fields["refund_amount"].help_text = _("At most %(left)s %(cur)s, what is left to refund.") % {
-            "left": left,
-            "cur": order.currency,
+        from disputes.guide import amount_text
+
+        self.fields["refund_amount"].help_text = _("At most %(left)s, what is left to refund.") % {
+            "left": amount_text(left, order.currency)
         }
         if order.delivered_at is not None:
             self.fields["item_received"].initial = "yes"
@@ -105,11 +106,35 @@ class DisputeOpenForm(forms.Form):
 
 
 class ProposalForm(forms.Form):
+    """A counter-offer (the seller) or a changed request (the buyer): the amount says its currency and
+    how much is left to refund on the order."""
+
     refund_amount = forms.DecimalField(
         label=_("Refund amount"), min_value=Decimal("0.01"), decimal_places=2, max_digits=12
     )
-    return_item = forms.BooleanField(label=_("The item is sent back first"), required=False)
+    return_item = forms.BooleanField(label=_("The buyer sends the item back first"), required=False)
     note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, dispute=None, viewer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        _who_reads(self.fields["note"], viewer)
+        if dispute is None:
+            return
+        from disputes.guide import amount_text
+
+        order = dispute.order
+        self.fields["refund_amount"].label = _("Refund amount (%(cur)s)") % {"cur": order.currency}
+        self.fields["refund_amount"].help_text = _("At most %(left)s, what is left to refund on this order.") % {
+            "left": amount_text(order.total - refunded_so_far(order), order.currency)
+        }
+
+
+def _who_reads(field, viewer) -> None:
+    """Say under a note who will read it: the other side and the dispute team."""
+    if viewer == "buyer":
+        field.help_text = _("The seller and the dispute team will read this.")
+    elif viewer == "seller":
+        field.help_text = _("The buyer and the dispute team will read this.")
 
 
 class NoteForm(forms.Form):
@@ -117,11 +142,19 @@ class NoteForm(forms.Form):
         label=_("Note (optional)"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
+    def __init__(self, *args, dispute=None, viewer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        _who_reads(self.fields["note"], viewer)
+
 
 class RejectForm(forms.Form):
     note = forms.CharField(
         label=_("Why you reject the request"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def __init__(self, *args, dispute=None, viewer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        _who_reads(self.fields["note"], viewer)
 
 
 class ReturnShipmentForm(forms.Form):
@@ -130,9 +163,21 @@ class ReturnShipmentForm(forms.Form):
     )
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=80)
 
+    def __init__(self, *args, dispute=None, viewer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
 
 class ReturnReceivedForm(forms.Form):
-    condition = forms.ChoiceField(label=_("Condition of the returned item"), choices=ReturnCondition.choices)
+    """How the returned item arrived: nothing chosen until the seller chooses (one answer refunds)."""
+
+    condition = forms.ChoiceField(
+        label=_("Condition of the returned item"),
+        choices=[("", _("Choose how the item arrived")), *ReturnCondition.choices],
+        required=True,
+    )
+
+    def __init__(self, *args, dispute=None, viewer=None, **kwargs):
+        super().__init__(*args, **kwargs)
 
 
 class EvidenceForm(forms.Form):

@@ -6,15 +6,17 @@ words when the notice is shown or sent. In a sweep this runs once per event of a
 only what the writer already holds (no query, no formatting), so a notice costs one small dict.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db.models import F, Max, Q
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import timezone
 
 from disputes.models import Dispute, DisputeEvent, Proposal, State
-from disputes.states import AWAITING, clock_for
+from disputes.states import AWAITING, FINAL, clock_for
 from notifications.models import Notification
 from notifications.services import notify
 
@@ -28,6 +30,11 @@ def _url(dispute: Dispute) -> str:
     """The dispute's page: `reverse("disputes:detail")`, worked out once per URL configuration and
     script prefix (a sweep links thousands of notices; reversing each was a twentieth of it)."""
     return _detail_prefix(settings.ROOT_URLCONF, get_urlconf(), get_script_prefix()) + f"{dispute.pk}/"
+
+
+def _review_url(dispute_id: int) -> str:
+    """The dispute's review screen in admin: where a team member acts on it."""
+    return reverse("admin:disputes_reviewqueueitem_review", args=[dispute_id])
 
 
 @cache
@@ -77,18 +84,27 @@ def notify_event(dispute: Dispute, event: DisputeEvent, *, writes: "Writes") -> 
         "event": action,
         "by": event.actor_party,
         "state": state,
+        # When the step it is about was taken: a later step means the dispute moved on (moved_on).
+        "at": event.created_at.isoformat(),
         "currency": order.currency,
     }
 
     def tell(user, kind: str, role: str, **params) -> None:
         key = f"dispute:{dispute.pk}:event:{event.pk}:{kind}:{user.pk if user else 0}"
         writes.notifications.notify(
-            recipient=user, kind=kind, key=key, url=url, params={**base, "role": role, **params}
+            recipient=user,
+            kind=kind,
+            key=key,
+            url=_review_url(dispute.pk) if role == "team" else url,
+            params={**base, "role": role, **params},
         )
 
     if action == "open":
         tell(seller, K.DISPUTE_OPENED, "seller", request=_amount(dispute.refund_amount), offer=None,
              return_item=dispute.return_item, reason=dispute.reason, deadline=_deadline(dispute, event))  # fmt: skip
+        return
+    if action == "cancel":
+        tell(seller, K.DISPUTE_CANCELLED, "seller", **_after_cancel(dispute))
         return
     # A release puts the dispute back in the team's queue: the parties heard when it went to the
     # team, and the routing that follows is the team's business, not theirs.
@@ -114,6 +130,10 @@ def notify_event(dispute: Dispute, event: DisputeEvent, *, writes: "Writes") -> 
             **_positions(dispute, writes, state),
         )
     if action == "ruling":
+        # One notice per party for a ruling: what was ruled, what was refunded now, what the buyer
+        # must do for a refund that waits for the item, and until when it may be appealed (no
+        # separate "resolved", "refunded" or "your turn" beside it).
+        refund = getattr(event, "refund", None)
         ruled = {
             "outcome": "return" if state == State.AWAITING_RETURN else event.payload.get("outcome", ""),
             "amount": _amount(
@@ -121,9 +141,11 @@ def notify_event(dispute: Dispute, event: DisputeEvent, *, writes: "Writes") -> 
             ),
             "note": event.payload.get("note", ""),
             "deadline": (event.created_at + timedelta(days=settings.APPEAL_DAYS)).isoformat(),
+            "refunded": _amount(refund.amount) if refund is not None else None,
         }
-        tell(buyer, K.RULED, "buyer", appeal=not dispute.buyer_appealed, **ruled)
+        tell(buyer, K.RULED, "buyer", appeal=not dispute.buyer_appealed, return_by=_deadline(dispute, event), **ruled)
         tell(seller, K.RULED, "seller", appeal=not dispute.seller_appealed, **ruled)
+        return
     # Whoever the new state's clock waits for (the clock table) hears it is their turn.
     whose = AWAITING.get(state)
     if whose in ("buyer", "seller"):
@@ -163,7 +185,7 @@ def tell_ruling_withdrawn(dispute: Dispute, ruling, *, action: str) -> None:
         kind=K.RULING_WITHDRAWN,
         key=f"pending_ruling:{ruling.pk}:withdrawn",
         params={"dispute": dispute.pk, "order": dispute.order.number, "event": action, "role": "team"},
-        url=reverse("admin:disputes_dispute_change", args=[dispute.pk]),
+        url=_review_url(dispute.pk),
     )
 
 
@@ -183,5 +205,96 @@ def alert_needs_person(dispute: Dispute, *, reason: str) -> None:
             kind=K.NEEDS_PERSON,
             key=f"dispute:{dispute.pk}:needs_person:{dispute.set_aside_at.isoformat()}:{person.pk}",
             params=params,
-            url=reverse("admin:disputes_reviewqueueitem_changelist") + "?needs_person=yes",
+            url=_review_url(dispute.pk),
         )
+
+
+def _after_cancel(dispute: Dispute) -> dict:
+    """What a cancellation leaves the buyer: how many more disputes they may open on the order, and
+    until when (the window's end), read once for the seller's notice."""
+    from disputes.services import OPEN_TRIES_PER_ORDER
+
+    order = dispute.order
+    used = order.disputes.filter(Q(state=State.CANCELLED) | Q(refunded_amount__gt=0)).count()
+    window_open = order.window_closes_at is not None and order.window_closes_at > timezone.now()
+    return {
+        "tries_left": max(OPEN_TRIES_PER_ORDER - used, 0) if window_open else 0,
+        "window_closes": order.window_closes_at.isoformat() if window_open else None,
+    }
+
+
+# --- extensions of buyer protection (orders.services calls this for each order event) ----------
+
+EXTENSION_EVENTS = ("extension_requested", "extension_granted", "extension_declined")
+
+
+def tell_extension(order, event) -> None:
+    """The seller hears when the buyer asks for more days (and why); the buyer hears when the
+    seller grants days (how many, and the new end) or declines (and why)."""
+    if event.action not in EXTENSION_EVENTS:
+        return
+    payload = event.payload or {}
+    asked = event.action == "extension_requested"
+    reader, role = (order.store.owner, "seller") if asked else (order.buyer, "buyer")
+    params = {
+        "order": order.number,
+        "event": event.action,
+        "role": role,
+        "days": payload.get("days"),
+        "note": payload.get("note", ""),
+        "reason": payload.get("reason", ""),
+        "closes_at": order.window_closes_at.isoformat() if order.window_closes_at else None,
+    }
+    notify(
+        recipient=reader,
+        kind=K.EXTENSION,
+        key=f"order_event:{event.pk}:{K.EXTENSION}",
+        params=params,
+        url=reverse("orders:detail", args=[order.number]),
+    )
+
+
+# --- whether a notice's call to action still applies (notifications.render asks) -------------
+
+WITH_TEAM = (State.ESCALATED, State.UNDER_REVIEW)
+
+
+def _phase(state: str | None) -> str | None:
+    """Moves within the team's states (claimed, assigned, released) leave the parties where they were."""
+    return "team" if state in WITH_TEAM else state
+
+
+def moved_on(notes: list) -> set[int]:
+    """The pks of the notices (each asks its reader to act on a dispute) whose dispute has moved on
+    since: it left the state the notice was about, took a later step (rows that say when theirs was taken),
+    left the team (the team's notices), or no longer needs a person. One query for all of them."""
+    ids = {note.params["dispute"] for note in notes}
+    changing = ~Q(events__from_state=F("events__to_state")) & ~Q(
+        events__from_state__in=WITH_TEAM, events__to_state__in=WITH_TEAM
+    )
+    rows = {
+        row["pk"]: row
+        for row in Dispute.objects.filter(pk__in=ids)
+        .annotate(last_step=Max("events__created_at", filter=changing))
+        .values("pk", "state", "assignee_id", "set_aside_at", "last_step")
+    }
+    done = set()
+    for note in notes:
+        p, row = note.params, rows.get(note.params["dispute"])
+        if row is None or (row["state"] in FINAL and note.kind != K.RULED) or _has_moved_on(note, p, row):
+            done.add(note.pk)
+    return done
+
+
+def _has_moved_on(note, p: dict, row: dict) -> bool:
+    if note.kind == K.NEEDS_PERSON:
+        return row["set_aside_at"] is None
+    if p.get("role") == "team":  # assigned, overdue, a day left to rule, a withdrawn proposal
+        if row["state"] not in WITH_TEAM:
+            return True
+        return note.kind != K.RULING_WITHDRAWN and row["assignee_id"] != note.recipient_id
+    if note.kind == K.ESCALATED or p.get("event") in ("evidence_request", "evidence"):
+        return row["state"] not in WITH_TEAM
+    if p.get("state") and _phase(row["state"]) != _phase(p["state"]):
+        return True
+    return bool(p.get("at") and row["last_step"] and row["last_step"] > datetime.fromisoformat(p["at"]))

@@ -4,6 +4,7 @@ both rules are "... with no live dispute": the order app below knows nothing of 
 
 import logging
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -78,7 +79,7 @@ def sweep_completions(*, now: datetime | None = None, limit: int = LIMIT) -> int
 
 def _cancel_unshipped(order: Order) -> None:
     refund = order_refund_unshipped(order=order)
-    amount = f"{refund.amount if refund else 0} {order.currency}"
+    amount = f"{refund.amount if refund else Decimal('0.00'):.2f} {order.currency}"
     params = {"order": order.number, "currency": order.currency, "amount": str(refund.amount) if refund else "0.00"}
     for person, role in ((order.buyer, "buyer"), (order.store.owner, "seller")):
         notify(

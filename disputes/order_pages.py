@@ -20,6 +20,7 @@ from accounts import roles
 from core.pages import form_submit
 from core.paging import paginate
 from core.throttles import page_write_throttle
+from disputes import guide
 from disputes.models import Dispute
 from disputes.services import open_refusal
 from disputes.states import AWAITING, FINAL, LIVE_STATES, State
@@ -68,10 +69,16 @@ def _orders_shown(request, orders: QuerySet[Order], *, side: str) -> tuple[Query
 def _list_rows(request, page, *, side: str) -> None:
     """What each row of a list shows besides the order: unread messages, whose turn it is."""
     unread = unread_by_order(request.user)
+    ids = [order.live_dispute_id for order in page if getattr(order, "live_dispute_id", None)]
+    disputes = Dispute.objects.select_related("order").in_bulk(ids) if ids else {}
+    now = timezone.now()
     for order in page:
         order.unread = unread.get(order.number, 0)
         order.dispute_live = order.dispute_state in LIVE_STATES
         order.my_turn = order.dispute_live and AWAITING.get(order.dispute_state) == side
+        dispute = disputes.get(getattr(order, "live_dispute_id", None))
+        # The same words as the disputes list, in this side's voice ("Waiting for the seller").
+        order.dispute_text = guide.short_state(dispute, side, now) if dispute is not None else ""
 
 
 def _filters(show: str) -> list[dict]:
@@ -137,6 +144,17 @@ def _when(moment) -> str:
     return date_format(timezone.localtime(moment), "j M Y, H:i T")
 
 
+def _viewer(*, is_buyer: bool, is_seller: bool, dispute: Dispute | None = None) -> str | None:
+    """Whose voice the order page speaks in: "buyer", "seller", or None (the team, neutral). Someone
+    who bought from their own store reads as the side the dispute waits for."""
+    waits_for = AWAITING.get(dispute.state) if dispute is not None else None
+    if (waits_for == roles.SELLER and is_seller) or (waits_for == roles.BUYER and is_buyer):
+        return waits_for
+    if is_buyer:
+        return roles.BUYER
+    return roles.SELLER if is_seller else None
+
+
 def window_summary(order: Order, *, is_buyer: bool, is_seller: bool = False, now=None) -> WindowSummary:
     """One true sentence about the window, with the reason when no dispute can be opened: a
     dispute that is open or was settled comes first (it is why, whatever the dates say), then the
@@ -145,9 +163,10 @@ def window_summary(order: Order, *, is_buyer: bool, is_seller: bool = False, now
     window = order.dispute_window(now)
     disputes = sorted(order.disputes.all(), key=lambda d: (d.opened_at, d.pk))
     live = next((d for d in reversed(disputes) if d.is_live), None)
+    viewer = _viewer(is_buyer=is_buyer, is_seller=is_seller, dispute=live)
     if live is not None:
         waits_for = AWAITING.get(live.state)
-        if (waits_for == roles.BUYER and is_buyer) or (waits_for == roles.SELLER and is_seller):
+        if waits_for is not None and waits_for == viewer:
             return WindowSummary(
                 _("Dispute #%(id)s on this order is waiting for your answer.") % {"id": live.pk},
                 False,
@@ -155,18 +174,20 @@ def window_summary(order: Order, *, is_buyer: bool, is_seller: bool = False, now
             )
         return WindowSummary(
             _("Dispute #%(id)s is open on this order (%(state)s), so another cannot be opened.")
-            % {"id": live.pk, "state": State(live.state).label.lower()},
+            % {"id": live.pk, "state": guide.short_state(live, viewer, now).lower()},
             False,
             dispute_live=True,
         )
     resolved = next((d for d in reversed(disputes) if d.state == State.RESOLVED), None)
     if resolved is not None:
-        return WindowSummary(
-            _("Dispute #%(id)s on this order was resolved on %(date)s, so no new dispute can be opened.")
-            % {"id": resolved.pk, "date": _when(resolved.resolved_at or resolved.updated_at)},
-            False,
-            window_matters=False,
-        )
+        text = _("Dispute #%(id)s on this order was resolved on %(date)s, so no new dispute can be opened.") % {
+            "id": resolved.pk,
+            "date": _when(resolved.resolved_at or resolved.updated_at),
+        }
+        until = guide.appeal_open_for(resolved, viewer, now)
+        if until is not None:
+            text += " " + _("You may appeal the ruling until %(date)s.") % {"date": _when(until)}
+        return WindowSummary(text, False, window_matters=False)
     days = settings.DISPUTE_WINDOW_OPENS_AFTER_DAYS
     if window.state == WindowState.NOT_YET_OPEN:
         if order.shipped_at is not None:
@@ -226,9 +247,16 @@ def render_order_page(
     if (is_buyer or is_seller) and request.method == "GET":
         thread_mark_read(user=request.user, order=order)  # they are looking at it now
     disputes = list(order.disputes.all())
+    latest = disputes[-1] if disputes else None
     context = {
         "summary": window_summary(order, is_buyer=is_buyer, is_seller=is_seller),
-        "latest_dispute": disputes[-1] if disputes else None,
+        "latest_dispute": latest,
+        # Beside the dispute's button: its state in the reader's words, as the lists say it.
+        "latest_dispute_text": guide.short_state(
+            latest, _viewer(is_buyer=is_buyer, is_seller=is_seller, dispute=latest)
+        )
+        if latest
+        else "",
         "thread_messages": conversation,
         "message_form": message_form or MessageForm(),
         "can_post": is_buyer or is_seller or (roles.is_dispute_team(request.user) and team_may_post(order)),

@@ -48,7 +48,9 @@ def awaiting(dispute: Dispute) -> str | None:
 
 
 def _money(amount, dispute) -> str:
-    return f"{amount} {dispute.order.currency}"
+    from disputes.guide.status import amount_text
+
+    return amount_text(amount, dispute.order.currency)
 
 
 def _when(moment) -> str:

@@ -48,6 +48,12 @@ ACTION_FORMS = {
 }
 
 
+def _action_form(action: str, dispute, viewer, data=None):
+    """An action's form for this reader: the amount with its currency and what is left to refund,
+    and under a note who will read it."""
+    return ACTION_FORMS[action](data, prefix=action, dispute=dispute, viewer=viewer)
+
+
 @login_required
 @page_write_throttle("dispute_open")
 def dispute_open_view(request, number: str):
@@ -123,7 +129,7 @@ def _action_items(request, dispute, party, viewer, *, offer, forms_with_errors) 
             {
                 "action": transition.action,
                 "label": transition.label,
-                "form": form or form_class(prefix=transition.action),
+                "form": form or _action_form(transition.action, dispute, viewer),
                 "confirm": transition.action in guide.CONFIRM_ACTIONS,
                 "hint": guide.action_hint(dispute, transition.action, viewer, now),
                 "weight": guide.ACTION_WEIGHT[transition.action],
@@ -203,7 +209,7 @@ def _confirm_page(request, dispute, action: str, *, form=None):
         "refusal": refusal,
         "confirmation": None if refusal else guide.confirmation(dispute, action, viewer, label, now),
         "destructive": guide.ACTION_WEIGHT.get(action) == guide.DESTRUCTIVE,
-        "form": form or ACTION_FORMS[action](prefix=action),
+        "form": form or _action_form(action, dispute, viewer),
     }
     return render(request, "disputes/confirm.html", context, status=409 if refusal else 200)
 
@@ -216,8 +222,8 @@ def dispute_detail_view(request, pk: int):
 @login_required
 @require_GET
 def dispute_confirm_view(request, pk: int, action: str):
-    """GET /disputes/<pk>/<action>/confirm/: what accepting, cancelling, escalating or appealing
-    will do, before it is done."""
+    """GET /disputes/<pk>/<action>/confirm/: what accepting, cancelling, escalating, appealing or
+    confirming a returned item will do, before it is done."""
     dispute = dispute_get_for(request.user, pk)
     if action not in guide.CONFIRM_ACTIONS:
         raise Http404
@@ -231,12 +237,15 @@ def dispute_act_view(request, pk: int, action: str):
     form_class = ACTION_FORMS.get(action)
     if form_class is None:
         raise Http404
-    form = form_class(request.POST, prefix=action)
+    try:
+        party = party_of(request.user, dispute)
+    except RuleViolation:
+        party = None  # the service says why
+    form = _action_form(action, dispute, guide.viewer_of(party), request.POST)
     # Irreversible: a post that has not been confirmed only shows what it would do. One the rules
     # refuse anyway goes on to the service, which says why.
     unconfirmed = action in guide.CONFIRM_ACTIONS and request.POST.get("confirmed") != "1"
-    party = party_of(request.user, dispute) if unconfirmed else None
-    if unconfirmed and guide.action_refusal(dispute, party, action, actor=request.user) is None:
+    if unconfirmed and party is not None and guide.action_refusal(dispute, party, action, actor=request.user) is None:
         return _confirm_page(request, dispute, action, form=form)
     return form_submit(
         request,

@@ -16,6 +16,7 @@ from core.views import api_error_as_page, wants_json
 from messaging.models import Message, Thread
 from messaging.selectors import photo_get_for, unread_states
 from notifications.models import Notification
+from notifications.render import look_up_moved_on
 from orders.models import Order
 
 
@@ -139,6 +140,7 @@ def notifications_view(request):
         return redirect(reverse("notifications"))
     page = paginate(request, Notification.objects.filter(recipient=request.user).order_by("-created_at", "-id"))
     notes = list(page)
+    look_up_moved_on(notes)  # whether each one's call to action still applies: one query for the page
     unread.filter(pk__in=[note.pk for note in notes if note.read_at is None]).update(read_at=timezone.now())
     elsewhere = Notification.objects.filter(recipient=request.user, read_at__isnull=True).count()
     context = {"notes": notes, "page": page, "unread_elsewhere": elsewhere}

@@ -3,6 +3,20 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class NotificationQuerySet(models.QuerySet):
+    """Rows read together are rendered together: each row read by one query knows the others
+    (`batch`), so whatever is looked up to put one of them into words (whether its dispute has
+    moved on, `notifications.render`) is looked up once for all of them: one query for a page."""
+
+    def _fetch_all(self) -> None:
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        if fresh and self._result_cache and isinstance(self._result_cache[0], Notification):
+            batch = list(self._result_cache)
+            for note in batch:
+                note.batch = batch
+
+
 class Notification(models.Model):
     """One row per recipient and event. Rows are written in the transaction that caused them;
     delivery (email) happens after commit, and a sweep delivers whatever a lost task missed.
@@ -28,6 +42,8 @@ class Notification(models.Model):
         NEEDS_PERSON = "needs_person", _("Needs a person")
         RULING_WITHDRAWN = "ruling_withdrawn", _("Proposed ruling withdrawn")
         ORDER_CANCELLED = "order_cancelled", _("Order cancelled and refunded")
+        DISPUTE_CANCELLED = "dispute_cancelled", _("Dispute cancelled")
+        EXTENSION = "extension", _("Extension of buyer protection")
 
     # Served by the (recipient, -created_at) index below.
     recipient = models.ForeignKey(
@@ -43,6 +59,8 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
 
     class Meta:
         db_table = "messaging_notification"  # the table it has always had, when messaging held it

@@ -313,21 +313,55 @@ def outcome_phrase(p: dict) -> str:
 
 
 def ruled(p: dict) -> Words:
+    """The one notice a party gets for a ruling: what was ruled, what was refunded (if anything),
+    what the buyer must do to get a refund that waits for the item, and until when it may be
+    appealed. A ruling that may still be appealed is never called closed."""
+    role = p.get("role")
     title = order_title(p, _("the dispute team ruled"))
     happened = with_note(_("The dispute team ruled %(outcome)s.") % {"outcome": outcome_phrase(p)}, p, _("The team"))
-    if p.get("appeal"):
-        action = _(
-            "If you disagree, you may appeal once, within %(days)s days: by %(when)s. Another member of the team "
-            "then reviews the dispute."
-        ) % {"when": when(p), "days": settings.APPEAL_DAYS}
+    if p.get("refunded") and Decimal(str(p["refunded"])) > 0:
+        refund = {"amount": money(p, "refunded")}
+        happened += " " + (
+            _("A refund of %(amount)s was issued to you.") % refund
+            if role == "buyer"
+            else _("A refund of %(amount)s was issued to the buyer.") % refund
+        )
+    steps = []
+    if p.get("outcome") == "return" and role == "buyer" and p.get("return_by"):
+        steps.append(
+            _(
+                "Ship the item to the seller's return address and enter its tracking number on the dispute page by "
+                "%(when)s."
+            )
+            % {"when": when(p, "return_by")}
+        )
+    appeal_open = p.get("appeal") and not _passed(p.get("deadline"))
+    if appeal_open:
+        steps.append(
+            _(
+                "If you disagree, you may appeal once, within %(days)s days: by %(when)s. Another member of the team "
+                "then reviews the dispute."
+            )
+            % {"when": when(p), "days": settings.APPEAL_DAYS}
+        )
         otherwise = _("If nobody appeals by then, the ruling is final.")
     else:
-        action, otherwise = "", _("This ruling is final.")
-    return title, happened, action, otherwise
+        otherwise = _("This ruling is final.")
+    return title, happened, " ".join(steps), otherwise
+
+
+def _passed(raw: str | None) -> bool:
+    return bool(raw) and datetime.fromisoformat(raw) <= timezone.now()
 
 
 def resolved(p: dict) -> Words:
     amount = p.get("amount")
+    if p.get("event") == "ruling":
+        # Older rows: a ruling used to send this beside `ruled`; it may still be appealable, so it
+        # is not called closed here (`ruled` says whether and until when).
+        title = order_title(p, _("the dispute team ruled"))
+        happened = _("The dispute team ruled %(outcome)s.") % {"outcome": outcome_phrase(p)}
+        return title, happened, "", ""
     if amount and Decimal(str(amount)) > 0:
         refund = _("%(amount)s refunded to you") if p.get("role") == "buyer" else _("%(amount)s refunded to the buyer")
         title = order_title(p, _("dispute closed, %(refund)s") % {"refund": refund % {"amount": money(p, "amount")}})
@@ -342,8 +376,6 @@ def resolved(p: dict) -> Words:
     else:
         how = how_it_settled(p)
     happened = how + " " + _("The dispute is closed with %(outcome)s.") % {"outcome": outcome_phrase(p)}
-    if p.get("cause") == "ruling":
-        return title, happened, "", ""
     return title, happened, _("Nothing more is needed from you."), ""
 
 
@@ -457,6 +489,56 @@ def order_cancelled(p: dict) -> Words:
     return title, happened, _("Nothing more is needed from you."), ""
 
 
+def dispute_cancelled(p: dict) -> Words:
+    """To the seller: the buyer withdrew the dispute. Nothing is refunded; whether the buyer may
+    open another one on the order, and until when."""
+    title = order_title(p, _("the buyer cancelled the dispute"))
+    happened = _("The buyer cancelled their dispute on order %(n)s. Nothing is refunded.") % {"n": p.get("order")}
+    tries = p.get("tries_left")
+    if tries and p.get("window_closes"):
+        more = _("The buyer may still open one more dispute on this order until buyer protection ends, %(when)s.") % {
+            "when": when(p, "window_closes")
+        }
+    elif tries == 0:
+        more = _("The buyer cannot open another dispute on this order.")
+    else:
+        more = ""
+    return title, " ".join(part for part in (happened, more) if part), _("Nothing more is needed from you."), ""
+
+
+def extension(p: dict) -> Words:
+    """An extension of buyer protection: asked by the buyer (to the seller), granted or declined by
+    the seller (to the buyer)."""
+    event, days = p.get("event"), p.get("days")
+    if event == "extension_granted":
+        title = order_title(p, _("the seller extended buyer protection by %(days)s days") % {"days": days})
+        happened = _("The seller granted %(days)s more days. Buyer protection for order %(n)s now ends %(when)s.") % {
+            "days": days,
+            "n": p.get("order"),
+            "when": when(p, "closes_at"),
+        }
+        action = _("If something is wrong with the order, open a dispute from the order's page before then.")
+        return title, happened, action, ""
+    if event == "extension_declined":
+        title = order_title(p, _("the seller declined your request for more days"))
+        happened = _("The seller declined your request for %(days)s more days of buyer protection. Their reason: "
+                     "%(reason)s") % {"days": days, "reason": quoted(p.get("reason"))}  # fmt: skip
+        action = _("Buyer protection still ends %(when)s; open a dispute from the order's page before then if "
+                   "something is wrong.") % {"when": when(p, "closes_at")}  # fmt: skip
+        return title, happened, action if p.get("closes_at") else "", ""
+    title = order_title(p, _("the buyer asks for %(days)s more days of protection") % {"days": days})
+    happened = _("The buyer asks you to extend buyer protection for order %(n)s by %(days)s days.") % {
+        "n": p.get("order"),
+        "days": days,
+    }
+    if p.get("note"):
+        happened += " " + _("Their reason: %(note)s") % {"note": quoted(p["note"])}
+    action = _("Grant the days (or fewer) or decline with a reason, on the order's page.")
+    if p.get("closes_at"):
+        action += " " + _("Buyer protection ends %(when)s unless you extend it.") % {"when": when(p, "closes_at")}
+    return title, happened, action, ""
+
+
 WORDS: dict[str, Callable[[dict], Words]] = {
     K.DISPUTE_OPENED: dispute_opened,
     K.YOUR_TURN: your_turn,
@@ -472,6 +554,8 @@ WORDS: dict[str, Callable[[dict], Words]] = {
     K.NEEDS_PERSON: needs_person,
     K.RULING_WITHDRAWN: ruling_withdrawn,
     K.ORDER_CANCELLED: order_cancelled,
+    K.DISPUTE_CANCELLED: dispute_cancelled,
+    K.EXTENSION: extension,
 }
 
 

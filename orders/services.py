@@ -44,8 +44,20 @@ def _fingerprint(**facts) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+# Called with (order, event) for each order event, in its transaction: who hears about it is
+# decided above this app (the disputes app sets it in DisputesConfig.ready; orders knows no notices).
+_event_listeners: list = []
+
+
+def order_event_listener_add(listener) -> None:
+    if listener not in _event_listeners:
+        _event_listeners.append(listener)
+
+
 def _event(order: Order, action: str, actor: User | None, **payload) -> None:
-    OrderEvent.objects.create(order=order, actor=actor, action=action, payload=payload)
+    event = OrderEvent.objects.create(order=order, actor=actor, action=action, payload=payload)
+    for listener in _event_listeners:
+        listener(order, event)
     audit_log.info(
         "order=%s action=%s actor=%s payload=%s",
         order.number,

@@ -2,7 +2,14 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from sellers.models import PAYER_FIELDS, ReturnPolicy, ReturnReason
+from sellers.models import (
+    COUNTRY_CODE_HELP,
+    PAYER_FIELDS,
+    ReturnPolicy,
+    ReturnReason,
+    normalize_country_code,
+    validate_country_code,
+)
 
 
 class ReturnPolicyForm(forms.ModelForm):
@@ -12,12 +19,14 @@ class ReturnPolicyForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
-    address_country = forms.RegexField(
-        label=_("Return address: country"),
-        regex=r"^[A-Za-z]{2}$",
+    # No max_length here: a maxlength of 2 on the input would quietly cut "Germany" to "GE" (Georgia).
+    # The whole entry is checked instead, and anything but a two-letter code is refused.
+    address_country = forms.CharField(
+        label=_("Return address: country code"),
+        help_text=COUNTRY_CODE_HELP,
         required=False,
-        max_length=2,
-        error_messages={"invalid": _("Use a two-letter country code, such as DE.")},
+        validators=[validate_country_code],
+        widget=forms.TextInput(attrs={"autocomplete": "country", "size": 4, "spellcheck": "false"}),
     )
 
     class Meta:
@@ -40,7 +49,7 @@ class ReturnPolicyForm(forms.ModelForm):
         return [(legend, [self[name] for name in names]) for legend, names in self.GROUPS]
 
     def clean_address_country(self):
-        return self.cleaned_data["address_country"].upper()
+        return normalize_country_code(self.cleaned_data["address_country"])
 
     def clean_return_days(self):
         days = self.cleaned_data["return_days"]
@@ -56,7 +65,9 @@ class ReturnPolicyForm(forms.ModelForm):
             missing = {
                 "address_line1": _("A store that accepts returns needs a return address."),
                 "address_city": _("Give the city returns are sent to."),
-                "address_country": _("Give the country returns are sent to, as a two-letter code such as DE."),
+                "address_country": _(
+                    "Give the country returns are sent to, as a two-letter code, e.g. DE for Germany."
+                ),
             }
             for name, message in missing.items():
                 if name in cleaned and not cleaned[name]:

@@ -29,6 +29,25 @@ class Payer(models.TextChoices):
 PAYER_FIELDS = ("change_of_mind_shipping_payer", "defective_shipping_payer", "wrong_item_shipping_payer")
 
 
+# The return address's country is an ISO 3166-1 alpha-2 code. No maintained list of the codes is
+# installed (no babel or pycountry), so any two letters A-Z pass; what matters is that a country
+# name such as "Germany" is refused rather than cut down to "GE" (Georgia) and saved.
+COUNTRY_CODE_MESSAGE = _("Use the two-letter country code, e.g. DE for Germany.")
+COUNTRY_CODE_HELP = _("The two-letter ISO country code, e.g. DE for Germany, FR for France, GB for the United Kingdom.")
+
+
+def normalize_country_code(value: str) -> str:
+    """A country code as stored: surrounding spaces dropped, upper case ("de" -> "DE")."""
+    return (value or "").strip().upper()
+
+
+def validate_country_code(value: str) -> None:
+    """Refuse anything but two letters A-Z (either case); an empty value is left to `required`."""
+    code = normalize_country_code(value)
+    if code and not (len(code) == 2 and code.isascii() and code.isalpha()):
+        raise ValidationError(COUNTRY_CODE_MESSAGE, code="invalid_country")
+
+
 def policy_contradictions(terms: Mapping) -> dict[str, str]:
     """Terms of a return policy that contradict each other, as {field: what to change}, each on the
     field to correct. Empty when the policy is consistent. The page, the API and the model all ask

@@ -1,7 +1,16 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from sellers.models import Payer, ReturnPolicy, ReturnReason, policy_contradictions
+from sellers.models import (
+    COUNTRY_CODE_HELP,
+    Payer,
+    ReturnPolicy,
+    ReturnReason,
+    normalize_country_code,
+    policy_contradictions,
+    validate_country_code,
+)
 
 
 class ReturnAddressSerializer(serializers.Serializer):
@@ -10,7 +19,21 @@ class ReturnAddressSerializer(serializers.Serializer):
     line2 = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
     city = serializers.CharField(max_length=100, allow_blank=True, required=False, default="")
     postal_code = serializers.CharField(max_length=20, allow_blank=True, required=False, default="")
-    country = serializers.RegexField(r"^([A-Z]{2})?$", allow_blank=True, required=False, default="")
+    country = serializers.CharField(
+        max_length=20,  # a name such as "Germany" gets the message below, not a length error
+        allow_blank=True,
+        required=False,
+        default="",
+        help_text=COUNTRY_CODE_HELP,
+    )
+
+    def validate_country(self, value: str) -> str:
+        """Same rule as the page: a two-letter code in either case, stored in upper case."""
+        try:
+            validate_country_code(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(list(error.messages), code="invalid_country") from None
+        return normalize_country_code(value)
 
 
 class ReturnPolicySerializer(serializers.Serializer):

@@ -21,6 +21,9 @@ from disputes.guide.actions import (
 )
 from disputes.guide.status import (
     Stage,
+    amount_text,
+    appeal_by,
+    appeal_open_for,
     cause_text,
     headline,
     money_text,
@@ -45,6 +48,9 @@ __all__ = [
     "Stage",
     "action_hint",
     "action_refusal",
+    "amount_text",
+    "appeal_by",
+    "appeal_open_for",
     "cause_text",
     "confirmation",
     "headline",

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from disputes.effects import Step as WorkflowStep
-from disputes.guide.status import money, offer_on_the_table, when
-from disputes.models import Dispute, Party, State
+from disputes.guide.status import appeal_by, money, offer_on_the_table, when
+from disputes.models import Dispute, Party, ReturnCondition, State
 from disputes.services import OPEN_TRIES_PER_ORDER
 from disputes.terms import buyer_request, can_return, standing_offer
 from disputes.workflow import transitions_for
@@ -18,7 +18,7 @@ from disputes.workflow import transitions_for
 S = State
 
 # Irreversible actions ask first, on a screen that says what will happen (GET .../<action>/confirm/).
-CONFIRM_ACTIONS = ("accept", "cancel", "escalate", "appeal")
+CONFIRM_ACTIONS = ("accept", "cancel", "escalate", "appeal", "return_received")
 
 # How much each action weighs on the page: the move that settles or moves the dispute on, the
 # other options, and withdrawing.
@@ -71,12 +71,6 @@ def reopen_text(dispute: Dispute, now: datetime) -> str:
     ) % {"date": when(closes)}
 
 
-def appeal_by(dispute: Dispute) -> datetime | None:
-    if not dispute.ruled_at:
-        return None
-    return dispute.ruled_at + timedelta(days=settings.APPEAL_DAYS)
-
-
 def action_hint(dispute: Dispute, action: str, viewer: str | None, now: datetime) -> str:
     """One line beside an action's button: its deadline and rules, before anyone clicks."""
     if action == "appeal":
@@ -87,6 +81,10 @@ def action_hint(dispute: Dispute, action: str, viewer: str | None, now: datetime
         if _tries_left_after_cancel(dispute) <= 0 or dispute.order.window_closes_at <= now:
             return _("Nothing is refunded, and you cannot open another dispute on this order.")
         return _("Nothing is refunded. A cancelled dispute can be reopened only once.")
+    if action == "return_received":
+        return _(
+            "On the next screen you say how the item arrived, and see what each answer does before anything happens."
+        )
     if action == "escalate":
         return _("The dispute team reads both sides and rules within %(days)s days.") % {
             "days": settings.RULING_SLA_DAYS
@@ -177,6 +175,24 @@ def confirmation(dispute: Dispute, action: str, viewer: str, label: str, now: da
             _("Either side may appeal the ruling once, within %(days)s days.") % {"days": settings.APPEAL_DAYS},
         ]
         button = _("Yes, send it to the dispute team")
+    elif action == "return_received":
+        amount = money(dispute.agreed_refund_amount or 0, dispute)
+        lines += [
+            _("“%(ok)s”: the buyer is refunded %(amount)s now, and the dispute closes.")
+            % {"ok": ReturnCondition.OK.label, "amount": amount},
+            _(
+                "“%(damaged)s”, “%(empty)s” or “%(different)s”: nothing is refunded yet; the dispute goes to the "
+                "dispute team, who rule within %(days)s days, by %(date)s."
+            )
+            % {
+                "damaged": ReturnCondition.DAMAGED.label,
+                "empty": ReturnCondition.EMPTY.label,
+                "different": ReturnCondition.DIFFERENT.label,
+                "days": settings.RULING_SLA_DAYS,
+                "date": when(ruling_by),
+            },
+        ]
+        button = _("Yes, confirm the returned item")
     elif action == "appeal":
         lines += [
             _("The ruling goes back to the dispute team, and a different team member reviews it."),
@@ -188,7 +204,12 @@ def confirmation(dispute: Dispute, action: str, viewer: str, label: str, now: da
         ]
         if dispute.state == S.AWAITING_RETURN:
             lines.append(_("The item does not have to go back unless the new ruling says so."))
-        if viewer == Party.BUYER:
+        if dispute.state == S.RESOLVED:
+            lines.append(
+                _("The dispute reopens with the dispute team, who rule again within %(days)s days, by %(date)s.")
+                % {"days": settings.RULING_SLA_DAYS, "date": when(ruling_by)}
+            )
+        elif viewer == Party.BUYER:
             lines.append(_("Once you appeal, the dispute can no longer be cancelled."))
         button = _("Yes, appeal the ruling")
     else:

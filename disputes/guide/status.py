@@ -1,8 +1,10 @@
 """The status card and the stepper: where the dispute is, said to its reader."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -24,8 +26,35 @@ def when(moment: datetime) -> str:
     return date_format(timezone.localtime(moment), "j M Y, H:i T")
 
 
+def amount_text(amount, currency: str) -> str:
+    """An amount with its currency and two decimals ("5.00 USD"), as every page writes money."""
+    try:
+        value = Decimal(str(amount if amount not in (None, "") else 0))
+    except (InvalidOperation, ValueError):
+        return f"{amount} {currency}"
+    return f"{value.quantize(Decimal('0.01'))} {currency}"
+
+
 def money(amount, dispute: Dispute) -> str:
-    return f"{amount} {dispute.order.currency}"
+    return amount_text(amount, dispute.order.currency)
+
+
+def appeal_by(dispute: Dispute) -> datetime | None:
+    """Until when a ruling can be appealed (None when nothing was ruled)."""
+    if not dispute.ruled_at:
+        return None
+    return dispute.ruled_at + timedelta(days=settings.APPEAL_DAYS)
+
+
+def appeal_open_for(dispute: Dispute, viewer: str | None, now: datetime | None = None) -> datetime | None:
+    """The appeal deadline while this party may still appeal the resolved dispute's ruling, else None."""
+    if viewer not in (Party.BUYER, Party.SELLER) or dispute.state != S.RESOLVED:
+        return None
+    until = appeal_by(dispute)
+    if until is None or (now or timezone.now()) >= until:
+        return None
+    appealed = dispute.buyer_appealed if viewer == Party.BUYER else dispute.seller_appealed
+    return None if appealed else until
 
 
 # --- the status card --------------------------------------------------------------------------------
@@ -47,17 +76,27 @@ def headline(dispute: Dispute, viewer: str | None) -> str:
     return mine.get((state, viewer)) or State(state).label
 
 
-def short_state(dispute: Dispute, viewer: str | None) -> str:
-    """The state in a few words, for lists, in the reader's voice: the parties see the team as one desk."""
+def short_state(dispute: Dispute, viewer: str | None, now: datetime | None = None) -> str:
+    """The state in a few words, in the reader's voice, for every list and the order page (one
+    wording for all of them): the parties see the team as one desk, read "you" about themselves, and
+    a resolved dispute says when it can still be appealed."""
     state = dispute.state
     if viewer and state in WITH_TEAM:
         return _("With the dispute team")
+    until = appeal_open_for(dispute, viewer, now)
+    if until is not None:
+        return _("Resolved — you may appeal until %(date)s") % {"date": when(until)}
     mine = {
         (S.AWAITING_SELLER, Party.SELLER): _("Waiting for your answer"),
+        (S.AWAITING_SELLER, Party.BUYER): _("Waiting for the seller"),
         (S.AWAITING_BUYER, Party.BUYER): _("Waiting for your answer"),
+        (S.AWAITING_BUYER, Party.SELLER): _("Waiting for the buyer"),
         (S.AWAITING_RETURN, Party.BUYER): _("Waiting for you to ship the return"),
+        (S.AWAITING_RETURN, Party.SELLER): _("Waiting for the buyer to ship the return"),
         (S.RETURN_IN_TRANSIT, Party.SELLER): _("Return on its way to you"),
+        (S.RETURN_IN_TRANSIT, Party.BUYER): _("Return on its way to the seller"),
         (S.CANCELLED, Party.BUYER): _("You cancelled it"),
+        (S.CANCELLED, Party.SELLER): _("Cancelled by the buyer"),
     }
     return mine.get((state, viewer)) or State(state).label
 
@@ -89,7 +128,7 @@ def refunded_text(amount, dispute: Dispute, viewer: str | None) -> str:
 
 
 def money_text(position: dict, viewer: str | None) -> str:
-    values = {key: f"{position[key]} {position['currency']}" for key in ("paid", "refunded", "left")}
+    values = {key: amount_text(position[key], position["currency"]) for key in ("paid", "refunded", "left")}
     if viewer == Party.BUYER:
         return _("You paid %(paid)s · refunded so far %(refunded)s · left to refund %(left)s") % values
     return _("The buyer paid %(paid)s · refunded so far %(refunded)s · left to refund %(left)s") % values
@@ -110,7 +149,7 @@ def offer_on_the_table(dispute: Dispute) -> Proposal | None:
 class Stage:
     key: str
     label: str
-    status: str  # "done", "current" or "upcoming"
+    status: str  # "done", "current", "upcoming", or "skipped" (behind the dispute, but it never happened)
 
     @property
     def is_current(self) -> bool:
@@ -173,7 +212,34 @@ def stages(dispute: Dispute, viewer: str | None, events: list[DisputeEvent]) -> 
         "end": end,
     }
     at = keys.index(current)
-    return [
-        Stage(key, labels[key], "current" if i == at else "done" if i < at else "upcoming")
-        for i, key in enumerate(keys)
-    ]
+    happened = _steps_that_happened(events)
+
+    def status(i: int, key: str) -> str:
+        if i == at:
+            return "current"
+        if i > at:
+            return "upcoming"
+        # A step behind the dispute is ticked only if it really happened: a seller who never
+        # answered (a cancelled dispute, a timeout) did not answer.
+        return "done" if key in happened else "skipped"
+
+    return [Stage(key, labels[key], status(i, key)) for i, key in enumerate(keys)]
+
+
+# The moves that are an answer by that side (cancelling is withdrawing, not answering).
+_ANSWERS = frozenset({"accept", "reject", "propose", "escalate"})
+
+
+def _steps_that_happened(events: list[DisputeEvent]) -> set[str]:
+    """The stepper's steps that the events show actually took place."""
+    done = {"opened"}
+    for event in events:
+        if event.action in _ANSWERS and event.actor_party == Party.SELLER and event.from_state == S.AWAITING_SELLER:
+            done.add("seller")
+        if event.action in _ANSWERS and event.actor_party == Party.BUYER and event.from_state == S.AWAITING_BUYER:
+            done.add("buyer")
+        if event.action == "ruling":
+            done.add("team")
+        if event.action in ("return_received", "return_not_confirmed"):
+            done.add("return")
+    return done

@@ -32,6 +32,14 @@ def event_label(action: str) -> str:
 
 
 @register.filter
+def amount(value, currency: str) -> str:
+    """{{ amount|amount:currency }}: "5.00 USD", two decimals and the currency, as the dispute pages say money."""
+    from disputes.guide import amount_text
+
+    return amount_text(value, currency)
+
+
+@register.filter
 def state_label(state: str) -> str:
     try:
         return State(state).label

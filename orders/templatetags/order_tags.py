@@ -1,3 +1,6 @@
+from contextlib import suppress
+from decimal import Decimal, InvalidOperation
+
 from django import template
 
 register = template.Library()
@@ -16,6 +19,9 @@ def window_badge(order):
 
 @register.inclusion_tag("includes/money.html")
 def money(amount, currency):
+    """An amount with its currency, always with two decimals ("5.00 USD")."""
+    with suppress(InvalidOperation, ValueError):
+        amount = Decimal(str(amount if amount not in (None, "") else 0)).quantize(Decimal("0.01"))
     return {"amount": amount, "currency": currency}
 
 

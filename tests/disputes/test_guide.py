@@ -257,7 +257,9 @@ def test_appealing_states_seven_days_once_only_and_a_different_reviewer(client, 
     assert "Appeal the ruling?" in screen
     assert "a different team member reviews it" in screen
     assert "You can appeal only once, and only until 16 Mar 2026, 05:00 PDT (7 days after the ruling)." in screen
-    assert "Once you appeal, the dispute can no longer be cancelled." in screen
+    # Resolved, it is already closed: the screen says what the appeal does instead.
+    assert "can no longer be cancelled" not in screen
+    assert "The dispute reopens with the dispute team, who rule again within 7 days" in screen
 
 
 def test_a_confirmation_for_what_is_not_allowed_now_says_why_and_offers_no_button(client, world):
@@ -396,3 +398,138 @@ def test_a_confirmed_action_that_is_refused_comes_back_with_its_error_and_its_no
     slot = html[html.index('data-action="cancel"') : html.index("</form>", html.index('data-action="cancel"'))]
     assert 'name="confirmed" value="1"' in slot and 'id="id_cancel-note"' in slot
     assert "Ensure this value has at most 2000 characters" in slot
+
+
+# --- the review's findings: confirming a return, the reader's own words, the stepper, money ---------
+
+
+def stage_status(html: str) -> dict[str, str]:
+    """The stepper's steps: data-stage -> done, current, upcoming or skipped."""
+    stepper = html[html.index('<ol class="stepper"') : html.index("</ol>", html.index('<ol class="stepper"'))]
+    return {m.group(2): m.group(1) for m in re.finditer(r'<li class="step step-(\w+)"[^>]*data-stage="(\w+)"', stepper)}
+
+
+def test_confirming_the_returned_item_asks_first_and_says_what_each_condition_does(client, world):
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute = dispute_in(world, "return_in_transit")
+        html = page(client, world.carol, f"/disputes/{dispute.pk}/")
+        primary = html[html.index("action-group-primary") : html.index("action-group-secondary")]
+        # The main move is a primary button to its confirmation screen, not a one-click refund.
+        assert f'action="/disputes/{dispute.pk}/return_received/confirm/"' in primary
+        assert 'class="button primary">Confirm the returned item' in primary
+
+        screen = page(client, world.carol, f"/disputes/{dispute.pk}/return_received/confirm/")
+        words = text_of(screen)
+        assert "the buyer is refunded 80.00 USD now, and the dispute closes." in words
+        assert "the dispute goes to the dispute team" in words
+        assert "Received damaged" in words and "Received an empty parcel" in words
+        assert "Yes, confirm the returned item" in words and "This cannot be undone." in words
+        # Nothing is chosen for the seller: the first choice is empty, and the field is required.
+        options = re.findall(r"<option[^>]*>", screen[screen.index('name="return_received-condition"') :])
+        assert options[0] == '<option value="" selected>'
+        assert not any("selected" in option for option in options[1:])
+
+        # A post that is not confirmed shows the screen and changes nothing.
+        unconfirmed = client.post(f"/disputes/{dispute.pk}/return_received/", {"return_received-condition": "ok"})
+        assert unconfirmed.status_code == 200 and "Yes, confirm the returned item" in unconfirmed.content.decode()
+        dispute.refresh_from_db()
+        assert dispute.state == "return_in_transit"
+        # Confirmed without a condition: refused, nothing happens.
+        empty = client.post(f"/disputes/{dispute.pk}/return_received/", {"confirmed": "1"})
+        assert empty.status_code == 400
+        dispute.refresh_from_db()
+        assert dispute.state == "return_in_transit"
+        done = client.post(
+            f"/disputes/{dispute.pk}/return_received/", {"confirmed": "1", "return_received-condition": "ok"}
+        )
+    assert done.status_code == 302
+    dispute.refresh_from_db()
+    assert dispute.state == "resolved"
+
+
+def test_a_cancelled_disputes_stepper_does_not_tick_an_answer_that_never_came(client, world):
+    with time_machine.travel(OPEN_AT, tick=False):
+        cancelled = dispute_in(world, "cancelled")
+        answered = dispute_in(world, "resolved", number="D-2")  # the seller accepted
+        cancelled_html = page(client, world.alice, f"/disputes/{cancelled.pk}/")
+        answered_html = page(client, world.alice, f"/disputes/{answered.pk}/")
+    assert stage_status(cancelled_html)["opened"] == "done"
+    assert stage_status(cancelled_html)["seller"] == "skipped"
+    assert stage_status(cancelled_html)["end"] == "current"
+    assert "Done: </span>The seller answers" not in cancelled_html
+    assert "Did not happen:" in cancelled_html
+    assert stage_status(answered_html)["seller"] == "done"
+
+
+def test_the_lists_and_the_order_page_speak_to_each_party_in_their_own_words(client, world):
+    from disputes import guide
+
+    with time_machine.travel(OPEN_AT, tick=False):
+        waiting_on_seller = dispute_in(world, "awaiting_seller")
+        returning = dispute_in(world, "awaiting_return", number="D-2")
+        cancelled = dispute_in(world, "cancelled", number="D-3")
+        buyer_list = text_of(page(client, world.alice, "/orders/"))
+        seller_list = text_of(page(client, world.carol, "/seller/orders/"))
+        disputes_list = text_of(page(client, world.alice, "/disputes/"))
+        seller_order = page(client, world.carol, "/orders/D-1/")
+        buyer_order = page(client, world.alice, "/orders/D-1/")
+    # One wording for the three places: the disputes list's.
+    for phrase in ("Waiting for the seller", "Waiting for you to ship the return", "You cancelled it"):
+        assert phrase in buyer_list and phrase in disputes_list
+    assert guide.short_state(waiting_on_seller, "buyer") == "Waiting for the seller"
+    assert guide.short_state(returning, "seller") == "Waiting for the buyer to ship the return"
+    assert guide.short_state(cancelled, "seller") == "Cancelled by the buyer"
+    assert "Waiting for your answer" in seller_list and "Cancelled by the buyer" in seller_list
+    assert "You cancelled it" not in seller_list
+    # The order page's sentence and the words beside the dispute's button agree.
+    assert "waiting for your answer" in seller_order and "Waiting for your answer</span>" in seller_order
+    assert "Waiting for the seller" not in seller_order
+    assert "(waiting for the seller)" in buyer_order and "Waiting for the seller</span>" in buyer_order
+    assert "waiting for your answer" not in buyer_order.lower()
+
+
+def test_a_resolved_dispute_mentions_the_appeal_while_it_is_open(client, world):
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute = dispute_in(world, "under_review")
+        dispute_act_by(user=world.erin, dispute=dispute, action="ruling", outcome="no_refund", note="Fine as sent.")
+        buyer_list = text_of(page(client, world.alice, "/orders/"))
+        disputes_list = text_of(page(client, world.alice, "/disputes/"))
+        seller_list = text_of(page(client, world.carol, "/seller/orders/"))
+        order_page = text_of(page(client, world.alice, "/orders/D-1/"))
+    # Ruled 9 Mar 2026 12:00 UTC: seven days to appeal. Alice reads Los Angeles time, carol UTC.
+    assert "Resolved — you may appeal until 16 Mar 2026, 05:00 PDT" in buyer_list
+    assert "Resolved — you may appeal until 16 Mar 2026, 05:00 PDT" in disputes_list
+    assert "Resolved — you may appeal until 16 Mar 2026, 12:00 UTC" in seller_list
+    assert "You may appeal the ruling until 16 Mar 2026, 05:00 PDT." in order_page
+    with time_machine.travel(OPEN_AT + timedelta(days=8), tick=False):
+        later = text_of(page(client, world.alice, "/orders/"))
+    assert "you may appeal" not in later and "Resolved" in later
+
+
+def test_the_main_action_is_a_primary_button_and_withdrawing_stays_lighter(client, world):
+    with time_machine.travel(OPEN_AT, tick=False):
+        returning = dispute_in(world, "awaiting_return")
+        waiting_on_seller = dispute_in(world, "awaiting_seller", number="D-2")
+        buyer = page(client, world.alice, f"/disputes/{returning.pk}/")
+        seller = page(client, world.carol, f"/disputes/{waiting_on_seller.pk}/")
+    primary = buyer[buyer.index("action-group-primary") : buyer.index("action-group-destructive")]
+    assert '<summary class="button primary">Submit the return' in primary
+    assert '<summary class="button primary">Make a counter-offer</summary>' in seller
+    assert 'class="action-group action-group-destructive"' in buyer
+
+
+def test_money_has_two_decimals_and_the_amount_field_says_its_currency_and_limit(client, world):
+    from disputes import guide
+
+    position = {"paid": Decimal("59"), "refunded": Decimal("5"), "left": Decimal("54"), "currency": "USD"}
+    line = guide.money_text(position, "buyer")
+    assert line == "You paid 59.00 USD · refunded so far 5.00 USD · left to refund 54.00 USD"
+    assert guide.amount_text(5, "EUR") == "5.00 EUR" and guide.amount_text(Decimal("7.5"), "USD") == "7.50 USD"
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute = dispute_in(world, "awaiting_seller")
+        seller = text_of(page(client, world.carol, f"/disputes/{dispute.pk}/"))
+        cancel = text_of(page(client, world.alice, f"/disputes/{dispute.pk}/cancel/confirm/"))
+    assert "Refund amount (USD)" in seller and "At most 80.00 USD, what is left to refund on this order." in seller
+    assert "The buyer sends the item back first" in seller and "The item is sent back first" not in seller
+    assert "The buyer and the dispute team will read this." in seller
+    assert "The seller and the dispute team will read this." in cancel

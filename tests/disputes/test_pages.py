@@ -111,7 +111,9 @@ def test_my_orders_shows_each_orders_dispute_state(client, world):
         dispute = dispute_in(world, "awaiting_buyer")
         client.force_login(world.alice)
         page = client.get("/orders/").content.decode()
-    assert f'href="/disputes/{dispute.pk}/"' in page and "Waiting for the buyer</a>" in page
+    # Alice is the buyer: the dispute waits for her, said as the disputes list says it.
+    assert f'href="/disputes/{dispute.pk}/"' in page and "Waiting for your answer</a>" in page
+    assert "Waiting for the buyer" not in page
 
 
 def test_the_open_form_never_sends_back_an_item_that_never_arrived(client, world):

@@ -159,10 +159,48 @@ def test_escalating_and_appealing_say_what_follows(browser, live_server, sign_in
     alice.get_by_role("button", name="Appeal the ruling").click()
     expect(alice.get_by_role("heading", name="Appeal the ruling?")).to_be_visible()
     expect(alice.get_by_text("a different team member reviews it")).to_be_visible()
+    # The resolved dispute is already closed: the screen says what the appeal does, not what it stops.
+    expect(alice.get_by_text("The dispute reopens with the dispute team")).to_be_visible()
+    expect(alice.get_by_text("can no longer be cancelled")).to_have_count(0)
+    expect(alice.get_by_text("The seller and the dispute team will read this.")).to_be_visible()
     expect(alice.get_by_text("You can appeal only once, and only until")).to_contain_text("(7 days after the ruling)")
     alice.get_by_role("button", name="Yes, appeal the ruling").click()
     expect(alice.get_by_text("You appealed the ruling.")).to_be_visible()
     assert Dispute.objects.get(pk=dispute.pk).buyer_appealed
+
+
+def test_confirming_the_returned_item_asks_first_and_says_what_each_condition_does(
+    browser, live_server, sign_in, world, order
+):
+    dispute = open_for(world, order, reason="other", item_received=True, return_item=True)
+    dispute = dispute_act_by(user=world.carol, dispute=dispute, action="accept")
+    alice = browser.new_page()
+    sign_in(alice, "alice")
+    alice.goto(f"{live_server.url}/disputes/{dispute.pk}/")
+    # The main move is a primary button, not a folded link beside a red "Cancel the dispute".
+    alice.locator("summary", has_text="Submit the return's tracking").click()
+    alice.get_by_label("Carrier").select_option("ups")
+    alice.get_by_label("Tracking number").fill("1ZRETURN42")
+    alice.get_by_role("button", name="Submit the return's tracking").click()
+    expect(alice.get_by_role("heading", name="Return on its way to the seller")).to_be_visible()
+
+    carol = browser.new_page()
+    errors = watch_console(carol)
+    sign_in(carol, "carol")
+    carol.goto(f"{live_server.url}/disputes/{dispute.pk}/")
+    carol.get_by_role("button", name="Confirm the returned item").click()
+    expect(carol.get_by_role("heading", name="Confirm the returned item?")).to_be_visible()
+    expect(carol.get_by_text("the buyer is refunded 80.00 USD now")).to_be_visible()
+    expect(carol.get_by_text("the dispute goes to the dispute team")).to_be_visible()
+    condition = carol.get_by_label("Condition of the returned item")
+    expect(condition).to_have_value("")  # nothing chosen for her
+    assert Dispute.objects.get(pk=dispute.pk).state == "return_in_transit"  # nothing happened yet
+    condition.select_option("ok")
+    carol.get_by_role("button", name="Yes, confirm the returned item").click()
+    expect(carol.get_by_role("heading", name="Resolved")).to_be_visible()
+    expect(carol.get_by_text("80.00 USD refunded to the buyer.").first).to_be_visible()
+    assert list(Refund.objects.values_list("amount", flat=True)) == [Decimal("80.00")]
+    assert errors == []
 
 
 def test_no_staff_name_or_internal_step_on_a_partys_page(browser, live_server, sign_in, world, order):

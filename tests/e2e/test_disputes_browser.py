@@ -105,9 +105,9 @@ def test_a_return_journey_to_the_end(browser, live_server, sign_in, world, order
     expect(alice.get_by_text("Return shipped with UPS, tracking 1ZRETURN42.")).to_be_visible()
 
     carol.reload()
-    carol.locator("summary", has_text="Confirm the returned item").click()
+    carol.get_by_role("button", name="Confirm the returned item").click()  # the confirmation screen
     carol.get_by_label("Condition of the returned item").select_option("ok")
-    carol.get_by_role("button", name="Confirm the returned item").click()
+    carol.get_by_role("button", name="Yes, confirm the returned item").click()
     expect(carol.get_by_role("heading", name="Resolved")).to_be_visible()
     expect(carol.get_by_text("80.00 USD refunded to the buyer.").first).to_be_visible()
 

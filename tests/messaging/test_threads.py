@@ -1,5 +1,6 @@
 """Threads: who may read and post, unread state, and the email to the other party."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -109,6 +110,39 @@ def test_message_body_is_escaped_on_the_page(client, world, order):
     page = client.get("/orders/M-1/").content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;<br>line two" in page
+
+
+def _thread_box(client, user) -> str:
+    """The conversation box of the order page, as `user` reads it."""
+    client.force_login(user)
+    page = client.get("/orders/M-1/").content.decode()
+    box = page[page.index('id="thread"') : page.index("</section>", page.index('id="thread"'))]
+    return re.sub(r"\s+", " ", box)
+
+
+def test_the_conversation_says_who_is_in_it_from_the_readers_side(client, world, order):
+    alice = world.alice.display_name
+    team_note = "The dispute team can read this conversation, and may write here if a dispute is escalated."
+    buyer_box = _thread_box(client, world.alice)
+    assert "You and Carol&#x27;s Gadgets." in buyer_box and "Between the buyer" not in buyer_box
+    seller_box = _thread_box(client, world.carol)
+    assert f"You (Carol&#x27;s Gadgets) and the buyer, {alice}." in seller_box
+    team_box = _thread_box(client, world.erin)
+    assert f"The buyer, {alice}, and Carol&#x27;s Gadgets." in team_box and "You and" not in team_box
+    for box in (buyer_box, seller_box, team_box):
+        assert team_note in box
+
+
+def test_the_readers_own_messages_are_labelled_you(client, world, order):
+    api_as(world.alice).post("/api/orders/M-1/messages/", {"body": "Cracked screen"}, format="json")
+    api_as(world.carol).post("/api/orders/M-1/messages/", {"body": "Sorry to hear"}, format="json")
+    buyer_box = _thread_box(client, world.alice)
+    assert "<strong>You</strong>" in buyer_box and "<strong>Carol&#x27;s Gadgets</strong>" in buyer_box
+    assert buyer_box.count("message-mine") == 1
+    seller_box = _thread_box(client, world.carol)
+    assert f"<strong>{world.alice.display_name}</strong>" in seller_box and "<strong>You</strong>" in seller_box
+    team_box = _thread_box(client, world.erin)
+    assert "<strong>You</strong>" not in team_box and "message-mine" not in team_box
 
 
 def test_messages_cannot_be_edited_or_deleted_over_the_api(world, photo_url):

@@ -66,12 +66,15 @@ def test_a_ruling_says_the_outcome_and_the_appeal_deadline(world):
         dispute = dispute_in(world, "under_review")
         dispute_act_by(user=world.erin, dispute=dispute, action="ruling", outcome="partial_refund",
                        refund_amount=Decimal("50.00"), note="Half the parts were missing.")  # fmt: skip
-    for_alice, for_carol = render(note_for(world.alice, "ruled")), render(note_for(world.carol, "ruled"))
+        for_alice, for_carol = render(note_for(world.alice, "ruled")), render(note_for(world.carol, "ruled"))
     assert "ruled a partial refund (50.00 USD in all) to you." in for_alice.happened
     assert "ruled a partial refund (50.00 USD in all) to the buyer." in for_carol.happened
     assert "appeal once, within 7 days: by Mon 16 Mar 2026 at 05:00 (Los Angeles time)" in for_alice.action
     assert "by Mon 16 Mar 2026 at 12:00 (UTC)" in for_carol.action
     assert for_alice.otherwise == "If nobody appeals by then, the ruling is final."
+    # Once the appeal window has passed, the notice no longer offers it.
+    later = render(note_for(world.alice, "ruled"))
+    assert later.action == "" and later.otherwise == "This ruling is final."
 
 
 def test_links_are_absolute_and_follow_site_url_when_shown(world):

@@ -2,6 +2,7 @@
 through the workflow, result messages that name the dispute, forms only while they apply, no
 outcome chosen in advance, the next dispute, and "View site" leading to the site."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -190,3 +191,20 @@ def test_admin_view_site_leads_to_the_site_and_the_screens_load_the_shortcuts(cl
         assert "/static/js/admin-shortcuts.js" in page and "/static/css/admin.css" in page, path
         assert "<script>" not in page, path  # scripts come from files only (CSP)
     assert client.get("/disputes/").status_code == 200
+
+
+def test_the_ruling_stands_out_and_every_time_on_the_review_screen_names_its_zone(client, world):
+    dispute = escalate(world, "R-1")
+    client.force_login(world.erin)
+    client.post(f"{QUEUE}{dispute.pk}/review/", {"step": "claim"})
+    page = review(client, dispute)
+    # Moving money is the primary action; asking and writing are not dressed like it.
+    assert re.search(r'class="button default rule-button">Rule<', page)
+    assert re.search(r'class="button">Ask<', page) and re.search(r'class="button">Send<', page)
+    # The top box's times carry a zone, and so do the proposals' and the timeline's.
+    zone = re.search(r"Opened</dt><dd>\d+ \w+ \d{4}, \d\d:\d\d (\S+)</dd>", page).group(1)
+    for heading in ("every proposal", "Timeline"):
+        section = page[page.index(heading) :]
+        section = section[: section.index("</section>")]
+        times = re.findall(r"\d+ \w{3} \d{4}, \d\d:\d\d(?: (\S+))?", section)
+        assert times and all(found == zone for found in times), (heading, times)

@@ -168,3 +168,56 @@ def test_the_service_refuses_a_contradiction_as_a_rule(world):
     with pytest.raises(RuleViolation) as refused:
         return_policy_update(actor=world.carol, store=world.carols, free_returns=True)
     assert refused.value.status == 400 and "every reason" in refused.value.detail
+
+
+@pytest.mark.parametrize("entered", ["Germany", "GER", "D", "D1", "Ü1", "de-", "ÄÖ"])
+def test_a_country_that_is_not_a_two_letter_code_is_refused_not_cut_short(client, world, entered):
+    """'Germany' once became 'GE' (Georgia) through the input's maxlength and was saved."""
+    client.force_login(world.carol)
+    before = ReturnPolicy.objects.get(store=world.carols).address_country
+    data = _page_data(client)
+    data["address_country"] = entered
+    response = client.post("/seller/policy/", data)
+    assert response.status_code == 400
+    assert response.context["form"].errors["address_country"] == [
+        "Use the two-letter country code, e.g. DE for Germany."
+    ]
+    assert ReturnPolicy.objects.get(store=world.carols).address_country == before
+    # The page shows back what was typed, whole, so the owner sees what was wrong.
+    assert f'value="{entered}"' in response.content.decode()
+
+
+@pytest.mark.parametrize(("entered", "saved"), [("de", "DE"), ("Fr", "FR"), (" gb ", "GB")])
+def test_a_two_letter_code_is_saved_in_upper_case(client, world, entered, saved):
+    client.force_login(world.carol)
+    data = _page_data(client)
+    data["address_country"] = entered
+    assert client.post("/seller/policy/", data).status_code == 302
+    assert ReturnPolicy.objects.get(store=world.carols).address_country == saved
+
+
+def test_the_country_input_does_not_truncate_and_says_to_use_the_code(client, world):
+    client.force_login(world.carol)
+    form = client.get("/seller/policy/").context["form"]
+    field = form["address_country"]
+    assert "maxlength" not in str(field)
+    assert "code" in str(field.label).lower()
+    assert "e.g. DE for Germany" in str(field.help_text)
+
+
+@pytest.mark.parametrize(
+    ("entered", "status", "saved"), [("Germany", 400, None), ("GE1", 400, None), ("de", 200, "DE")]
+)
+def test_the_api_takes_the_same_country_rule(world, entered, status, saved):
+    before = ReturnPolicy.objects.get(store=world.carols).address_country
+    policy = api_as(world.carol).get("/api/sellers/carols-gadgets/return-policy/").json()
+    policy["return_address"] = {"name": "Returns", "line1": "1 Road", "city": "Berlin", "country": entered}
+    response = api_as(world.carol).put("/api/sellers/carols-gadgets/return-policy/", policy, format="json")
+    assert response.status_code == status
+    if status == 400:
+        assert "return_address.country" in response.json()["fields"]
+        assert "Use the two-letter country code, e.g. DE for Germany." in str(response.json())
+        assert ReturnPolicy.objects.get(store=world.carols).address_country == before
+    else:
+        assert response.json()["return_address"]["country"] == saved
+        assert ReturnPolicy.objects.get(store=world.carols).address_country == saved
