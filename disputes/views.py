@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
@@ -306,10 +306,10 @@ def dispute_list_view(request):
         show = ""
     disputes = disputes.annotate(
         needs_me=Case(When(mine_to_answer, then=Value(0)), default=Value(1), output_field=IntegerField())
-    ).order_by("needs_me", "respond_by", "-opened_at")
+    ).order_by("needs_me", F("respond_by").asc(nulls_last=True), "-opened_at")  # closed ones (no deadline) last
     page = paginate(request, disputes)
     for dispute in page:
-        viewer = roles.BUYER if dispute.order.buyer_id == user.pk else roles.SELLER
+        viewer = roles.BUYER if roles.is_order_buyer(user, dispute.order) else roles.SELLER
         dispute.state_text = guide.short_state(dispute, viewer)
         items = list(dispute.order.items.all())
         dispute.first_item, dispute.more_items = (items[0].title if items else ""), max(len(items) - 1, 0)
