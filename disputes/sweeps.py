@@ -250,7 +250,9 @@ def sweep_reminders(*, now: datetime | None = None, limit: int = 2000) -> int:
             params = _dispute_params(dispute, event="answer", role="team" if who == "staff" else who,
                                      deadline=dispute.respond_by.isoformat(),
                                      amount=_money(dispute.agreed_refund_amount))  # fmt: skip
-            notices.append((user, day_left, key, params, reverse("disputes:detail", args=[dispute.pk])))
+            # The team works a dispute in the review screen; the parties on the dispute's page.
+            page = "admin:disputes_reviewqueueitem_review" if who == "staff" else "disputes:detail"
+            notices.append((user, day_left, key, params, reverse(page, args=[dispute.pk])))
         sent += _send_new(notices, amounts=True)
     escalating = Dispute.objects.filter(state__in=NEGOTIATING, escalate_at__gt=now, escalate_at__lte=tomorrow)
     for chunk in _keyset_pages(escalating.select_related(*parties), "escalate_at", limit):
@@ -283,7 +285,7 @@ def sweep_reminders(*, now: datetime | None = None, limit: int = 2000) -> int:
                 Notification.Kind.SLA_BREACHED,
                 f"dispute:{dispute.pk}:sla:{dispute.respond_by.isoformat()}:{dispute.assignee_id}",
                 _dispute_params(dispute, role="team", deadline=dispute.respond_by.isoformat()),
-                reverse("admin:disputes_dispute_change", args=[dispute.pk]),
+                reverse("admin:disputes_reviewqueueitem_review", args=[dispute.pk]),
             )
             for dispute in chunk
         ]

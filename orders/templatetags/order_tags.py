@@ -39,3 +39,14 @@ def has_purchases(user) -> bool:
     from orders.models import Order
 
     return user.is_authenticated and Order.objects.filter(buyer=user).exists()
+
+
+@register.filter
+def zone_label(zone) -> str:
+    """A time zone as people say it: "Los Angeles time" for America/Los_Angeles, "UTC" as is."""
+    from django.utils.translation import gettext as _
+
+    name = str(zone)
+    if "/" not in name:
+        return name
+    return _("%(city)s time") % {"city": name.rsplit("/", 1)[-1].replace("_", " ")}
