@@ -280,53 +280,47 @@ def order_detail(request, number: str):
     return render_order_page(request, order_get_for(request.user, number))
 
 
+def _extension_answer(
+    request, number: str, form_class, service, *, role: str, success: str, form_name: str, anchor: str
+):
+    """The order page's extension forms: post, call the service as this person, come back at the form."""
+    order = order_get_for(request.user, number)
+    form = form_class(request.POST)
+    page_url = reverse("orders:detail", args=[order.number])
+    return form_submit(
+        request,
+        form,
+        lambda data: service(order=order, **{role: request.user}, **data),  # buyer= or seller=
+        success=success,
+        next_url=page_url,
+        page=lambda: render_order_page(request, order, **{form_name: form}, status=400),
+        anchor=f"{page_url}#{anchor}",
+    )
+
+
 @login_required
 @require_POST
 @page_write_throttle("extension")
 def extension_request_view(request, number: str):
-    order = order_get_for(request.user, number)
-    form = ExtensionRequestForm(request.POST)
-    return form_submit(
-        request,
-        form,
-        lambda data: services.extension_request(buyer=request.user, order=order, **data),
-        success=_("Your request was sent to the seller."),
-        next_url=reverse("orders:detail", args=[order.number]),
-        page=lambda: render_order_page(request, order, extension_form=form, status=400),
-        anchor=reverse("orders:detail", args=[order.number]) + "#extension-request",
-    )
+    return _extension_answer(request, number, ExtensionRequestForm, services.extension_request, role="buyer",
+                             success=_("Your request was sent to the seller."),
+                             form_name="extension_form", anchor="extension-request")  # fmt: skip
 
 
 @login_required
 @require_POST
 def extension_grant_view(request, number: str):
-    order = order_get_for(request.user, number)
-    form = ExtensionGrantForm(request.POST)
-    return form_submit(
-        request,
-        form,
-        lambda data: services.extension_grant(seller=request.user, order=order, **data),
-        success=_("The buyer's protection was extended."),
-        next_url=reverse("orders:detail", args=[order.number]),
-        page=lambda: render_order_page(request, order, grant_form=form, status=400),
-        anchor=reverse("orders:detail", args=[order.number]) + "#grant",
-    )
+    return _extension_answer(request, number, ExtensionGrantForm, services.extension_grant, role="seller",
+                             success=_("The buyer's protection was extended."),
+                             form_name="grant_form", anchor="grant")  # fmt: skip
 
 
 @login_required
 @require_POST
 def extension_decline_view(request, number: str):
-    order = order_get_for(request.user, number)
-    form = ExtensionDeclineForm(request.POST)
-    return form_submit(
-        request,
-        form,
-        lambda data: services.extension_decline(seller=request.user, order=order, **data),
-        success=_("You declined the buyer's request. They can read your reason on the order."),
-        next_url=reverse("orders:detail", args=[order.number]),
-        page=lambda: render_order_page(request, order, decline_form=form, status=400),
-        anchor=reverse("orders:detail", args=[order.number]) + "#decline",
-    )
+    return _extension_answer(request, number, ExtensionDeclineForm, services.extension_decline, role="seller",
+                             success=_("You declined the buyer's request. They can read your reason on the order."),
+                             form_name="decline_form", anchor="decline")  # fmt: skip
 
 
 @login_required

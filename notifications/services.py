@@ -41,18 +41,16 @@ class Sink:
         title: str = "",
         body: str = "",
     ) -> None:
+        """Nobody inactive (or nobody at all) is notified; keys and titles are cut to their columns."""
         if recipient is None or not recipient.is_active:
             return
+        self.write(recipient, kind, key[:200], params, url, title[:200], body)
+
+    def write(self, recipient: User, kind: str, key: str, params, url: str, title: str, body: str) -> None:
         try:
             with transaction.atomic():
                 note = Notification.objects.create(
-                    recipient=recipient,
-                    kind=kind,
-                    dedupe_key=key[:200],
-                    params=params,
-                    title=title[:200],
-                    body=body,
-                    url=url,
+                    recipient=recipient, kind=kind, dedupe_key=key, params=params, title=title, body=body, url=url
                 )
         except IntegrityError:
             return  # already notified for this event
@@ -67,20 +65,8 @@ class CollectingSink(Sink):
     def __init__(self) -> None:
         self.rows: list[list] = []  # in FIELDS order
 
-    def notify(
-        self,
-        *,
-        recipient: User | None,
-        kind: str,
-        key: str,
-        params: dict | None = None,
-        url: str = "",
-        title: str = "",
-        body: str = "",
-    ) -> None:
-        if recipient is None or not recipient.is_active:
-            return
-        self.rows.append([recipient.pk, kind, key[:200], params, title[:200], body, url, timezone.now()])
+    def write(self, recipient: User, kind: str, key: str, params, url: str, title: str, body: str) -> None:
+        self.rows.append([recipient.pk, kind, key, params, title, body, url, timezone.now()])
 
     def flush(self) -> list[int]:
         rows, self.rows = self.rows, []
