@@ -9,7 +9,7 @@ from accounts.signin import CodeView, SignInView
 from accounts.views import admin_login, home, two_step_setup
 from core.api import DocsPermission
 from disputes import api as disputes_api
-from disputes import order_pages
+from disputes import order_pages, request_api
 from disputes.views import dispute_open_view
 from messaging import api as messaging_api
 from orders import api as orders_api
@@ -56,6 +56,22 @@ api_patterns = [
     path("disputes/<int:pk>/claim/", disputes_api.ClaimApi.as_view(), name="dispute-claim"),
     path("disputes/<int:pk>/release/", disputes_api.ReleaseApi.as_view(), name="dispute-release"),
     path("disputes/<int:pk>/take-over/", disputes_api.TakeOverApi.as_view(), name="dispute-take-over"),
+    path("orders/<str:number>/requests/", request_api.RequestOpenApi.as_view(), name="order-requests"),
+    path("requests/", request_api.RequestListApi.as_view(), name="requests"),
+    path("requests/<int:pk>/", request_api.RequestDetailApi.as_view(), name="request"),
+    *(
+        path(f"requests/<int:pk>/{slug}/", view.as_view(), name=f"request-{slug}")
+        for slug, view in (
+            ("approve", request_api.RequestApproveApi),
+            ("decline", request_api.RequestDeclineApi),
+            ("return-shipment", request_api.RequestReturnShipmentApi),
+            ("return-received", request_api.RequestReturnReceivedApi),
+            ("replacement-shipment", request_api.RequestReplacementShipmentApi),
+            ("confirm", request_api.RequestConfirmApi),
+            ("cancel", request_api.RequestCancelApi),
+            ("to-dispute", request_api.RequestToDisputeApi),
+        )
+    ),
     path("sellers/<slug:slug>/return-policy/", sellers_api.ReturnPolicyApi.as_view(), name="return-policy"),
     # Open in development; only for signed-in users in production (API_DOCS_PUBLIC).
     path("schema/", SpectacularAPIView.as_view(permission_classes=[DocsPermission]), name="schema"),
@@ -73,6 +89,7 @@ order_pages_patterns = [
     path("<str:number>/", order_pages.order_detail, name="detail"),
     path("<str:number>/extension/", order_pages.extension_request_view, name="extension"),
     path("<str:number>/dispute/new/", dispute_open_view, name="dispute-open"),
+    path("<str:number>/request/new/", order_pages.request_open, name="request-open"),
     path("<str:number>/extension/grant/", order_pages.extension_grant_view, name="extension-grant"),
     path("<str:number>/extension/decline/", order_pages.extension_decline_view, name="extension-decline"),
 ]

@@ -100,7 +100,7 @@ def exception_handler(exc, context):
             getattr(request, "path", ""),
             exc.detail,
         )
-        return Response(error_body(exc.code, exc.detail), status=exc.status)
+        return Response(error_body(exc.code, exc.detail, exc.fields or None), status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

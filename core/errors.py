@@ -14,9 +14,11 @@ class RuleViolation(Exception):
 
     status = 409
 
-    def __init__(self, code: str, detail: str, *, status: int | None = None):
+    def __init__(self, code: str, detail: str, *, status: int | None = None, fields: dict | None = None):
         super().__init__(detail)
         self.code = code
         self.detail = str(detail)
+        # Input errors named by field ({"items": ["..."]}), shown beside the field and in the API's `fields`.
+        self.fields = {name: [str(m) for m in messages] for name, messages in (fields or {}).items()}
         if status is not None:
             self.status = status

@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from accounts import roles
 from accounts.roles import team_members
 from core.errors import RuleViolation
+from core.money import format_money
 from disputes.models import LIVE_STATES, ReviewQueueItem, State
 from disputes.services import dispute_act_by
 
@@ -305,7 +306,7 @@ class ReviewQueueAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("amount"), ordering="refund_amount")
     def amount(self, obj):
-        return format_html('<span class="nowrap">{} {}</span>', obj.refund_amount, obj.order.currency)
+        return format_html('<span class="nowrap">{}</span>', format_money(obj.refund_amount, obj.order.currency))
 
     @admin.display(description=_("buyer · store"), ordering="order__store__name")
     def parties(self, obj):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from accounts import roles
 from accounts.roles import team_members
 from core.errors import RuleViolation
+from core.money import DECIMAL_PLACES, MAX_DIGITS, format_money
 from disputes.admin_queue import MOVES, act, next_for
 from disputes.api import dispute_detail
 from disputes.models import Dispute, Outcome, Party, PendingRuling, State
@@ -45,8 +46,9 @@ class RulingForm(forms.Form):
         ],
         error_messages={"required": gettext_lazy("Choose an outcome.")},
     )
+    # Up to the columns' three decimals; the ruling then holds it to the order's currency (JPY 0, USD 2).
     refund_amount = forms.DecimalField(
-        label=gettext_lazy("Refund amount"), required=False, decimal_places=2, max_digits=12
+        label=gettext_lazy("Refund amount"), required=False, decimal_places=DECIMAL_PLACES, max_digits=MAX_DIGITS
     )
     note = forms.CharField(label=gettext_lazy("Note both parties see"), widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -160,11 +162,10 @@ def _ruled_message(result: str, subject) -> str:
         return _("Ruled. Dispute #%(id)s: the buyer ships the item back, then is refunded.") % {"id": subject.pk}
     if not subject.resolved_refund_amount:
         return _("Ruled. Dispute #%(id)s: no refund.") % {"id": subject.pk}
-    return _("Ruled. Dispute #%(id)s: %(outcome)s, %(amount)s %(currency)s to the buyer.") % {
+    return _("Ruled. Dispute #%(id)s: %(outcome)s, %(amount)s to the buyer.") % {
         "id": subject.pk,
         "outcome": subject.get_outcome_display().lower(),
-        "amount": subject.resolved_refund_amount,
-        "currency": subject.order.currency,
+        "amount": format_money(subject.resolved_refund_amount, subject.order.currency),
     }
 
 

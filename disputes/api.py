@@ -1,3 +1,5 @@
+import json
+
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -11,17 +13,18 @@ from core.errors import RuleViolation
 from core.throttles import with_write_throttle
 from disputes import serializers as s
 from disputes.idempotency import idempotent
-from disputes.models import Dispute, DisputeEvent, Evidence, Proposal, State
+from disputes.models import ClaimItem, Dispute, DisputeEvent, Evidence, Proposal, State
 from disputes.review import ruling_submit
 from disputes.selectors import dispute_get_for, disputes_visible_to
 from disputes.services import dispute_act_by, dispute_open, evidence_add, refuse_unless_buyer
 from messaging.models import Photo
+from messaging.photos import clean_uploads
 from orders.selectors import order_get_for
 
 
 def dispute_detail(dispute_id: int) -> Dispute:
     return (
-        Dispute.objects.select_related("order__store", "order__buyer", "assignee", "return_carrier")
+        Dispute.objects.select_related("order__store", "order__buyer", "assignee", "return_carrier", "from_request")
         .prefetch_related(
             Prefetch("proposals", queryset=Proposal.objects.select_related("author")),
             Prefetch(
@@ -32,9 +35,31 @@ def dispute_detail(dispute_id: int) -> Dispute:
             ),
             Prefetch("events", queryset=DisputeEvent.objects.select_related("actor")),
             "refunds",
+            Prefetch("claim_items", queryset=ClaimItem.objects.select_related("order_item")),
         )
         .get(pk=dispute_id)
     )
+
+
+def items_given(data) -> list[dict] | None:
+    """The items a claim names, `[{"item": id, "quantity": n}]`: a JSON list, or in a multipart form
+    the same list as a JSON string. None (all of the order) when left out."""
+    items = data.get("items") if hasattr(data, "get") else None
+    if items in (None, ""):
+        return None
+    if isinstance(items, str):
+        try:
+            items = json.loads(items)
+        except ValueError:
+            items = None
+    if not isinstance(items, list) or not items or not all(isinstance(entry, dict) for entry in items):
+        raise RuleViolation(
+            "invalid",
+            _('Name the items as a list of {"item": id, "quantity": n}.'),
+            status=400,
+            fields={"items": [_('A list of {"item": id, "quantity": n}.')]},
+        )
+    return items
 
 
 def respond(request, dispute, code=status.HTTP_200_OK) -> Response:
@@ -56,6 +81,7 @@ class DisputeOpenApi(APIView):
             buyer=request.user,
             order=order,
             uploads=request.FILES.getlist("images") if request.FILES else [],
+            items=items_given(request.data),
             **serializer.validated_data,
         )
         return respond(request, dispute, status.HTTP_201_CREATED)
@@ -91,6 +117,7 @@ class DisputeActionApi(APIView):
     input_serializer = s.NoteSerializer
     money_moving = False
     team_only = False
+    parser_classes = [JSONParser, MultiPartParser, FormParser]  # a return's postage receipt is a photo
 
     def payload(self, data: dict) -> dict:
         return data
@@ -103,9 +130,14 @@ class DisputeActionApi(APIView):
         def act():
             serializer = self.input_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            updated = dispute_act_by(
-                user=request.user, dispute=dispute, action=self.action_name, **self.payload(serializer.validated_data)
-            )
+            payload = self.payload(serializer.validated_data)
+            receipt = request.FILES.getlist("images") if request.FILES and self.action_name == "return_shipment" else []
+            if self.action_name == "return_shipment":
+                clean_uploads(receipt)  # refused before anything moves
+                payload["has_receipt"] = bool(receipt)
+            updated = dispute_act_by(user=request.user, dispute=dispute, action=self.action_name, **payload)
+            if receipt:
+                evidence_add(author=request.user, dispute=updated, note=_("Return postage receipt"), uploads=receipt)
             return respond(request, updated)
 
         return idempotent(request, self, act) if self.money_moving else act()

@@ -9,6 +9,7 @@ already has a dispute is left as it is.
 from decimal import Decimal
 
 from accounts.models import User
+from disputes.requests import request_act_by, request_open
 from disputes.services import dispute_act_by, dispute_open
 from messaging.demo import drawing
 from orders.models import Carrier, Order
@@ -101,6 +102,38 @@ DISPUTES = {
     "DD-4007": _resolved,
     "DD-4008": _cancelled,
 }
+
+
+def _return_waiting(order: Order) -> None:
+    request_open(buyer=order.buyer, order=order, kind="return_refund", reason="changed_mind",
+                 note="It works, but it is brighter than I need. Unused, in its box.")  # fmt: skip
+
+
+def _exchange_approved(order: Order) -> None:
+    request = request_open(buyer=order.buyer, order=order, kind="exchange", reason="defective",
+                           variant="The same hub", note="Two of the seven ports do not work.")  # fmt: skip
+    request_act_by(user=order.store.owner, request=request, action="approve")
+
+
+def _one_item_disputed(order: Order) -> None:
+    case = order.items.get(title__startswith="Phone case")
+    dispute_open(buyer=order.buyer, order=order, reason="damaged", item_received=True, refund_type="full",
+                 return_item=False, description="The case arrived cracked; the earbuds are fine.",
+                 why_unresolved="The seller has not answered my message in four days.",
+                 items=[{"item": case.pk, "quantity": 1}],
+                 uploads=[drawing(f"{order.number}-case", "#d98f7a")])  # fmt: skip
+
+
+# Return and exchange requests, and a dispute over one item of two.
+REQUESTS = {"DD-5001": _return_waiting, "DD-5002": _exchange_approved, "DD-5003": _one_item_disputed}
+
+
+def seed_requests() -> None:
+    orders = Order.objects.filter(
+        number__in=REQUESTS, return_requests__isnull=True, disputes__isnull=True
+    ).select_related("store__owner", "buyer", "carrier")
+    for order in orders.order_by("number"):
+        REQUESTS[order.number](order)
 
 
 def seed_disputes() -> None:

@@ -19,12 +19,14 @@ from django.utils.translation import gettext as _
 from accounts import roles
 from accounts.models import User
 from core.errors import RuleViolation
+from core.money import format_money, parse_amount
 from disputes.models import Cause, Dispute, Party, Proposal, ReturnCondition, State
-from disputes.payments import refunded_so_far
+from disputes.policy import SELLER, covers_return, postage_payer
 from disputes.terms import (
     ZERO,
     agree,
     check_amount,
+    postage_due,
     propose,
     refuse_return_of,
     resolve,
@@ -48,7 +50,9 @@ class Step:
 # --- the parties' moves --------------------------------------------------------------------------
 
 
-def opens(step: Step, *, reason: str, refund_amount: str, return_item: bool) -> State:
+def opens(
+    step: Step, *, reason: str, refund_amount: str, return_item: bool, items=(), from_request: int | None = None
+) -> State:
     return S.AWAITING_SELLER  # the request itself is the opening's Proposal (disputes.services)
 
 
@@ -59,10 +63,15 @@ def seller_accepts(step: Step) -> State:
 
 
 def seller_rejects(step: Step) -> State:
+    """A rejection puts the buyer's turn next; a return the store's policy covers cannot simply be
+    refused, so rejecting one takes the dispute to the team."""
     if not step.note.strip():
         raise RuleViolation("invalid", _("Say why you reject the request."), status=400)
     propose(step.dispute, party=Party.SELLER, kind=Proposal.Kind.REJECTION, actor=step.actor, note=step.note,
             now=step.now)  # fmt: skip
+    if step.writes.buyer_request(step.dispute).return_item and covers_return(step.dispute):
+        step.dispute.escalated_at = step.now
+        return S.ESCALATED
     return S.AWAITING_BUYER
 
 
@@ -97,10 +106,24 @@ def cancels(step: Step) -> State:
     return S.CANCELLED
 
 
-def buyer_ships_return(step: Step, *, carrier=None, tracking_number: str = "") -> State:
+def buyer_ships_return(
+    step: Step, *, carrier=None, tracking_number: str = "", postage=None, has_receipt: bool = False
+) -> State:
     if carrier is None or not (tracking_number or "").strip():
         raise RuleViolation("invalid", _("Give the return's carrier and tracking number."), status=400)
     dispute = step.dispute
+    if postage not in (None, ""):
+        amount = parse_amount(postage, dispute.order.currency, field="postage")
+        if amount < 0:
+            raise RuleViolation("invalid_amount", _("Postage cannot be negative."), status=400)
+        if amount > 0 and postage_payer(dispute.order, dispute.reason) == SELLER and not has_receipt:
+            raise RuleViolation(
+                "photos_required",
+                _("Add a photo of the postage receipt: the seller refunds the postage on its evidence."),
+                status=400,
+                fields={"images": [_("Add a photo of the receipt.")]},
+            )
+        dispute.return_postage = amount
     dispute.return_carrier = carrier
     dispute.return_tracking_number = tracking_number.strip()
     dispute.return_shipped_at = step.now
@@ -114,7 +137,7 @@ def seller_confirms_return(step: Step, *, condition: str | None = None) -> State
     dispute.return_condition = condition
     if condition == ReturnCondition.OK:
         return resolve(dispute, amount=dispute.agreed_refund_amount or ZERO, cause=dispute.agreed_cause,
-                       now=step.now, writes=step.writes)  # fmt: skip
+                       now=step.now, writes=step.writes, postage=postage_due(dispute))  # fmt: skip
     dispute.escalated_at = step.now
     return S.ESCALATED
 
@@ -162,8 +185,8 @@ def team_rules(step: Step, *, outcome: str | None = None, refund_amount=None, ap
     if target > settings.RULING_APPROVAL_THRESHOLD and approved_by is None:
         raise RuleViolation(
             "approval_required",
-            _("A ruling above %(limit)s %(cur)s needs a second team member's approval.")
-            % {"limit": settings.RULING_APPROVAL_THRESHOLD, "cur": dispute.order.currency},
+            _("A ruling above %(limit)s needs a second team member's approval.")
+            % {"limit": format_money(settings.RULING_APPROVAL_THRESHOLD, dispute.order.currency)},
         )
     if approved_by is not None:
         from disputes.routing import is_available_reviewer
@@ -184,12 +207,14 @@ def team_rules(step: Step, *, outcome: str | None = None, refund_amount=None, ap
     dispute.ruled_by = actor
     dispute.ruled_at = now
     dispute.ruling_note = step.note
-    extra = target - refunded_so_far(dispute.order)
+    extra = target - dispute.refunded_amount
     if return_item:
         dispute.agreed_refund_amount = extra
         dispute.agreed_cause = Cause.RULING
         return S.AWAITING_RETURN
-    return resolve(dispute, amount=extra, cause=Cause.RULING, now=now, writes=step.writes)
+    # A return already made under the policy's terms: its postage goes back with any refund ruled.
+    postage = postage_due(dispute) if extra > 0 else ZERO
+    return resolve(dispute, amount=extra, cause=Cause.RULING, now=now, writes=step.writes, postage=postage)
 
 
 def team_takes_over(step: Step) -> State:
@@ -238,4 +263,4 @@ def return_not_shipped(step: Step) -> State:
 
 def return_not_confirmed(step: Step) -> State:
     return resolve(step.dispute, amount=step.dispute.agreed_refund_amount or ZERO, cause=Cause.RETURN_NOT_CONFIRMED,
-                   now=step.now, writes=step.writes)  # fmt: skip
+                   now=step.now, writes=step.writes, postage=postage_due(step.dispute))  # fmt: skip

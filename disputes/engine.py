@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import RuleViolation
+from core.money import money_str
 from disputes.effects import Step
 from disputes.models import Dispute, DisputeEvent, Party, PendingRuling, State
-from disputes.states import CLOCKS, DEADLINE_COLUMNS, NEW, WITH_TEAM
+from disputes.states import CLOCKS, DEADLINE_COLUMNS, LIVE_STATES, NEW, WITH_TEAM
 from disputes.workflow import TRANSITIONS, Transition, allowed_actions, transitions_for
 from disputes.writes import Writes
 
@@ -84,6 +85,8 @@ def _apply(
     # The dispute moved on: whatever set it aside is behind it.
     dispute.set_aside_at, dispute.set_aside_reason, dispute.retry_at = None, "", None
     step.writes.save_dispute(dispute)
+    if (from_state in LIVE_STATES) != (new_state in LIVE_STATES) and from_state != NEW:
+        step.writes.claims_live(dispute, new_state in LIVE_STATES)
     if from_state in WITH_TEAM and (new_state not in WITH_TEAM or transition.action == "ruling"):
         _withdraw_pending_rulings(dispute, keep=pending_ruling, action=transition.action)
     event_payload = {k: str(v) if not isinstance(v, (str, int, bool, type(None))) else v for k, v in payload.items()}
@@ -94,10 +97,10 @@ def _apply(
     if getattr(dispute, "_handover_from", None):
         event_payload["handover_from"] = dispute._handover_from
     if dispute.state == S.RESOLVED and from_state != S.RESOLVED:
-        event_payload.update(outcome=dispute.outcome, refund_amount=str(dispute.resolved_refund_amount),
-                             cause=dispute.cause)  # fmt: skip
+        amount = money_str(dispute.resolved_refund_amount, dispute.order.currency)
+        event_payload.update(outcome=dispute.outcome, refund_amount=amount, cause=dispute.cause)
     if dispute.refund_issued is not None:
-        event_payload["refunded_now"] = str(dispute.refund_issued.amount)
+        event_payload["refunded_now"] = money_str(dispute.refund_issued.amount, dispute.refund_issued.currency)
     event = DisputeEvent(
         dispute=dispute,
         actor=step.actor,

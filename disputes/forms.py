@@ -1,24 +1,172 @@
+import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from disputes.models import Reason, RefundType, ReturnCondition
+from core.money import format_money
+from disputes import policy
+from disputes.claims import claim_refusal, picks_amount, picks_from
+from disputes.models import Reason, RefundType, RequestKind, ReturnCondition
 from disputes.payments import refunded_so_far
+from disputes.requests import REASONS
 from disputes.terms import return_possible
 from messaging.forms import MultiplePhotoField
-from orders.models import Carrier
+from orders.models import Carrier, Order, OrderItem
+from sellers.models import ReturnReason
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+
+
+# --- which items a claim covers ------------------------------------------------------------------
+
+
+class AmountField(forms.DecimalField):
+    """An amount typed in digits ("12.50", "1234", "1.250"): up to the columns' three decimals here;
+    the service then holds it to the order's currency (core.money.parse_amount). "1e3" is refused."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", Decimal("0.001"))
+        super().__init__(max_digits=15, decimal_places=3, **kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip() and not re.fullmatch(r"\s*\d+([.,]\d+)?\s*", value):
+            raise forms.ValidationError(_("Give the amount in digits, such as 12.50."), code="invalid")
+        return super().to_python(value.replace(",", ".") if isinstance(value, str) else value)
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One order item as the item picker shows it: what all of it is worth, and why it cannot be
+    claimed now ("" when it can)."""
+
+    item: OrderItem
+    amount: Decimal
+    why_not: str = ""
+
+    @property
+    def free(self) -> bool:
+        return not self.why_not
+
+
+def item_rows(order: Order) -> list[ItemRow]:
+    """The order's items for a new request or dispute: each with its worth (disputes.claims) and,
+    when another claim holds it or settled it, the sentence that says so."""
+    rows = []
+    for pick in picks_from(order, None):
+        refusal = claim_refusal(order, [pick], code="request_exists")
+        rows.append(ItemRow(pick.item, picks_amount(order, [pick]), str(refusal.detail) if refusal else ""))
+    return rows
+
+
+class ItemPicksWidget(forms.Widget):
+    """A checkbox per item (its id posted as `<name>`) and how many (`<name>_<id>_quantity`); every
+    item that can be claimed is ticked, all of it, until the buyer says otherwise. A hidden
+    `<name>_shown` tells a form that showed the picker from a post that never had one (all of the
+    order, as before items could be chosen)."""
+
+    template_name = "disputes/request_items.html"
+    use_fieldset = True
+
+    def __init__(self, attrs=None, rows=(), currency="USD"):
+        super().__init__(attrs)
+        self.rows = list(rows)
+        self.currency = currency
+
+    def value_from_datadict(self, data, files, name):
+        if f"{name}_shown" not in data:
+            return None
+        picked = data.getlist(name) if hasattr(data, "getlist") else list(data.get(name) or [])
+        quantities = {str(row.item.pk): data.get(f"{name}_{row.item.pk}_quantity", "") for row in self.rows}
+        return {"picked": [str(value) for value in picked], "quantities": quantities}
+
+    def value_omitted_from_data(self, data, files, name):
+        return f"{name}_shown" not in data
+
+    def render(self, name, value, attrs=None, renderer=None):
+        from disputes.guide import amount_text
+
+        base = (attrs or {}).get("id") or f"id_{name}"
+        shown = []
+        for index, row in enumerate(self.rows):
+            key = str(row.item.pk)
+            if value is None:
+                checked, quantity = row.free, row.item.quantity
+            else:
+                checked = row.free and key in value["picked"]
+                quantity = value["quantities"].get(key, "") or row.item.quantity
+            shown.append(
+                {
+                    "id": key,
+                    # The first box carries the field's own id: the error summary links to it.
+                    "check_id": base if index == 0 else f"{base}_{key}",
+                    "quantity_id": f"{base}_{key}_quantity",
+                    "quantity_name": f"{name}_{key}_quantity",
+                    "title": row.item.title,
+                    "ordered": row.item.quantity,
+                    "quantity": quantity,
+                    "amount": amount_text(row.amount, self.currency),
+                    "checked": checked,
+                    "why_not": row.why_not,
+                }
+            )
+        return render_to_string(self.template_name, {"name": name, "rows": shown})
+
+
+class ItemPicksField(forms.Field):
+    """The items a request or a dispute covers, as the services take them: `[{"item": id,
+    "quantity": n}]`, or None when the post had no picker (all of the order)."""
+
+    widget = ItemPicksWidget
+
+    def __init__(self, *, rows=(), currency="USD", **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.set_rows(rows, currency)
+
+    def set_rows(self, rows, currency: str) -> None:
+        self.rows = list(rows)
+        self.widget.rows = self.rows
+        self.widget.currency = currency
+
+    def to_python(self, value):
+        if value is None:
+            return None
+        picks = []
+        for row in self.rows:
+            key = str(row.item.pk)
+            if not row.free or key not in value["picked"]:
+                continue
+            raw = str(value["quantities"].get(key, "")).strip()
+            try:
+                quantity = int(raw)
+            except ValueError:
+                quantity = 0
+            if not 1 <= quantity <= row.item.quantity:
+                raise forms.ValidationError(
+                    _("For “%(title)s” choose how many, from 1 to %(max)s."),
+                    code="quantity",
+                    params={"title": row.item.title, "max": row.item.quantity},
+                )
+            picks.append({"item": row.item.pk, "quantity": quantity})
+        if not picks:
+            raise forms.ValidationError(_("Tick at least one item."), code="required")
+        return picks
+
+    def validate(self, value):
+        pass  # to_python said everything
 
 
 class DisputeOpenForm(forms.Form):
     """The buyer's dispute, asked with what the order already says: a delivered order defaults to
     "received", a never-shipped one to "not received"; a return defaults to what the store's policy
     (as the order froze it) needs; the amount and the return ask only when they apply (the page's
-    CSS hides them otherwise, and without it their labels say when they apply)."""
+    CSS hides them otherwise, and without it their labels say when they apply). Two questions in the
+    buyer's words: what happened, and why it could not be settled with the seller."""
 
     item_received = forms.TypedChoiceField(
         label=_("Did you receive the item?"), choices=YES_NO, coerce=lambda v: v == "yes", widget=forms.RadioSelect
@@ -27,13 +175,7 @@ class DisputeOpenForm(forms.Form):
     refund_type = forms.ChoiceField(
         label=_("What do you ask for?"), choices=RefundType.choices, widget=forms.RadioSelect, initial=RefundType.FULL
     )
-    refund_amount = forms.DecimalField(
-        label=_("Amount, for a partial refund only"),
-        required=False,
-        min_value=Decimal("0.01"),
-        decimal_places=2,
-        max_digits=12,
-    )
+    refund_amount = AmountField(label=_("Amount, for a partial refund only"), required=False)
     return_item = forms.TypedChoiceField(
         label=_("Will you send the item back?"),
         choices=YES_NO,
@@ -42,7 +184,21 @@ class DisputeOpenForm(forms.Form):
         initial="no",
     )
     description = forms.CharField(
-        label=_("Describe the problem"), max_length=5000, widget=forms.Textarea(attrs={"rows": 5})
+        label=_("What happened?"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_(
+            "What you expected, what arrived (or did not), and when. The seller and the dispute team will read this."
+        ),
+    )
+    why_unresolved = forms.CharField(
+        label=_("Why couldn't you resolve it with the seller?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "What you asked the seller and what they answered, or that they did not answer (up to 2,000 "
+            "characters). The seller and the dispute team will read this."
+        ),
     )
     images = MultiplePhotoField(
         label=_("Photos"),
@@ -60,6 +216,20 @@ class DisputeOpenForm(forms.Form):
         )
         if order is None:
             return
+        # Which items the dispute is about (all of them until the buyer unticks some): a full
+        # refund asks for what the ticked items are worth. An order without items is one thing.
+        rows = item_rows(order)
+        if rows:
+            self.fields["items"] = ItemPicksField(
+                label=_("Which items is the dispute about?"),
+                rows=rows,
+                currency=order.currency,
+                help_text=_(
+                    "Untick the items that are fine and say how many of each are affected. A full refund is what "
+                    "the ticked items are worth, as shown."
+                ),
+            )
+            self.order_fields(["item_received", "reason", "items"])
         left = order.total - refunded_so_far(order)
         from disputes.guide import amount_text
 
@@ -109,9 +279,7 @@ class ProposalForm(forms.Form):
     """A counter-offer (the seller) or a changed request (the buyer): the amount says its currency and
     how much is left to refund on the order."""
 
-    refund_amount = forms.DecimalField(
-        label=_("Refund amount"), min_value=Decimal("0.01"), decimal_places=2, max_digits=12
-    )
+    refund_amount = AmountField(label=_("Refund amount"))
     return_item = forms.BooleanField(label=_("The buyer sends the item back first"), required=False)
     note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -162,9 +330,22 @@ class ReturnShipmentForm(forms.Form):
         label=_("Carrier"), queryset=Carrier.objects.filter(is_active=True), to_field_name="code"
     )
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=80)
+    postage = forms.CharField(label=_("Return postage you paid"), max_length=20, required=False)
+    images = MultiplePhotoField(label=_("Photo of the postage receipt"), required=False)
 
     def __init__(self, *args, dispute=None, viewer=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.multipart = True
+        if dispute is None or policy.postage_payer(dispute.order, dispute.reason) != policy.SELLER:
+            # The buyer pays postage for this reason under the store's policy: nothing to claim.
+            del self.fields["postage"], self.fields["images"]
+            return
+        order = dispute.order
+        self.fields["postage"].label = _("Return postage you paid (%(cur)s)") % {"cur": order.currency}
+        self.fields["postage"].help_text = _(
+            "The store's policy has the seller pay return postage for this reason: it is refunded with the item, "
+            "up to %(cap)s. Add a photo of the receipt."
+        ) % {"cap": format_money(policy.postage_cap(order), order.currency)}
 
 
 class ReturnReceivedForm(forms.Form):
@@ -183,3 +364,179 @@ class ReturnReceivedForm(forms.Form):
 class EvidenceForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
     images = MultiplePhotoField(label=_("Photos"), required=False)
+
+
+# --- return and exchange requests ----------------------------------------------------------------
+
+
+class PolicyChoiceField(forms.ChoiceField):
+    """A choice among what the order's policy offers (the choices shown). Any value the service
+    knows is let through, so that the service refuses it in the policy's own words."""
+
+    def __init__(self, *, known=(), **kwargs):
+        self.known = {str(value) for value in known}
+        super().__init__(**kwargs)
+
+    def valid_value(self, value):
+        return str(value) in self.known or super().valid_value(value)
+
+
+class RequestOpenForm(forms.Form):
+    """The buyer asks the seller for a return, an exchange or (where the policy offers it) a refund
+    without return, for one of the reasons the order's policy covers, over the items ticked."""
+
+    kind = PolicyChoiceField(
+        label=_("What do you ask for?"),
+        known=RequestKind.values,
+        widget=forms.RadioSelect,
+        initial=RequestKind.RETURN_REFUND,
+    )
+    reason = PolicyChoiceField(label=_("Why?"), known=REASONS)
+    variant = forms.CharField(
+        label=_("For an exchange: what you want instead"),
+        required=False,
+        max_length=200,
+        help_text=_("The size, colour or model you want. Leave it empty to get the same item again."),
+    )
+    note = forms.CharField(
+        label=_("Note to the seller (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What is wrong, or anything the seller should know. The seller reads this."),
+    )
+    images = MultiplePhotoField(
+        label=_("Photos (optional)"),
+        required=False,
+        help_text=_("Photos of the item help the seller decide. Up to 6 photos, 10 MB each."),
+    )
+
+    def __init__(self, *args, order=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if order is None:
+            return
+        kinds = [RequestKind.RETURN_REFUND, RequestKind.EXCHANGE]
+        if policy.terms(order).get("refund_without_return"):
+            kinds.append(RequestKind.REFUND_ONLY)
+        self.fields["kind"].choices = [(kind.value, kind.label) for kind in kinds]
+        labels = dict(ReturnReason.choices)
+        self.fields["reason"].choices = [
+            ("", _("Choose a reason")),
+            *((reason, labels[reason]) for reason in policy.covered_reasons(order)),
+        ]
+        self.fields["reason"].help_text = _("The reasons the store's policy covers.")
+        rows = item_rows(order)
+        if not rows:
+            return  # an order without items: the request covers the order
+        self.fields["items"] = ItemPicksField(
+            label=_("Which items?"),
+            rows=rows,
+            currency=order.currency,
+            help_text=_(
+                "Every item you can ask about is ticked: untick what you keep, and say how many of each the "
+                "request is about."
+            ),
+        )
+        self.order_fields(["kind", "reason", "items", "variant", "note", "images"])
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") != RequestKind.EXCHANGE:
+            cleaned["variant"] = ""  # only an exchange asks for a variant
+        return cleaned
+
+
+def _money(amount, currency: str) -> str:
+    from disputes.guide import amount_text
+
+    return amount_text(amount, currency)
+
+
+def _seller_reads(field) -> None:
+    field.help_text = _("The seller reads this.")
+
+
+class RequestNoteForm(forms.Form):
+    """Approving, cancelling, confirming or turning a request into a dispute: an optional note."""
+
+    note = forms.CharField(
+        label=_("Note (optional)"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, return_request=None, viewer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if viewer == "buyer":
+            _seller_reads(self.fields["note"])
+        elif viewer == "seller":
+            self.fields["note"].help_text = _("The buyer reads this.")
+
+
+class RequestDeclineForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why you decline"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The buyer reads this, and can then turn the request into a dispute."),
+    )
+
+    def __init__(self, *args, return_request=None, viewer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class RequestReturnShipmentForm(forms.Form):
+    """The return's tracking; when the policy has the seller pay postage, what it cost and a photo
+    of the receipt (refunded with the item, up to the cap)."""
+
+    carrier = forms.ModelChoiceField(
+        label=_("Carrier"), queryset=Carrier.objects.filter(is_active=True), to_field_name="code"
+    )
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=80)
+    postage = forms.CharField(label=_("Postage you paid"), required=False, max_length=20)
+    images = MultiplePhotoField(label=_("Photo of the postage receipt"), required=False)
+
+    def __init__(self, *args, return_request=None, viewer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seller_pays = bool(return_request and return_request.postage_payer == policy.SELLER)
+        if return_request is None:
+            return
+        order = return_request.order
+        if not self.seller_pays:
+            # The buyer pays the postage: nothing of it is refunded, so nothing is asked.
+            del self.fields["postage"]
+            del self.fields["images"]
+            return
+        self.fields["postage"].label = _("Postage you paid (%(currency)s)") % {"currency": order.currency}
+        self.fields["postage"].widget.attrs["inputmode"] = "decimal"
+        self.fields["postage"].help_text = _(
+            "The seller pays the return postage under the store's policy: it is refunded with the item, up to "
+            "%(cap)s. Add a photo of the receipt below."
+        ) % {"cap": _money(policy.postage_cap(order), order.currency)}
+        self.fields["images"].help_text = _(
+            "Required when you give the postage: the seller refunds it on this evidence. Up to 6 photos, 10 MB each."
+        )
+
+
+class RequestReturnReceivedForm(forms.Form):
+    """How the returned item arrived: nothing chosen until the seller chooses (one answer refunds)."""
+
+    condition = forms.ChoiceField(
+        label=_("How did the item arrive?"),
+        choices=[("", _("Choose how the item arrived")), *ReturnCondition.choices],
+        help_text=_(
+            "“Received in the expected condition” refunds the buyer now. Any other answer sends the request to "
+            "the dispute team as a dispute."
+        ),
+    )
+
+    def __init__(self, *args, return_request=None, viewer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class RequestReplacementShipmentForm(forms.Form):
+    carrier = forms.ModelChoiceField(
+        label=_("Carrier"), queryset=Carrier.objects.filter(is_active=True), to_field_name="code"
+    )
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=80)
+
+    def __init__(self, *args, return_request=None, viewer=None, **kwargs):
+        super().__init__(*args, **kwargs)

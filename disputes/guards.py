@@ -94,3 +94,13 @@ def due(column: str):
         return None
 
     return guard
+
+
+def return_reported_bad(step: Step) -> str | None:
+    """The dispute comes from a request whose return the seller reported damaged, empty or different."""
+    from disputes.models import ReturnCondition, ReturnRequest
+
+    bad = [c for c in ReturnCondition.values if c != ReturnCondition.OK]
+    if ReturnRequest.objects.filter(dispute=step.dispute, return_condition__in=bad).exists():
+        return None
+    return _("Only a return reported not as expected goes to the team this way.")

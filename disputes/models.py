@@ -6,9 +6,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.money import money_str
 from disputes.states import CLOCK_STATES, LIVE_STATES, State
 from disputes.states import NEGOTIATING as NEGOTIATING_STATES
-from orders.models import Carrier, Order
+from orders.models import Carrier, Order, OrderItem
 from sellers.models import ReturnReason
 
 # The states and their clocks live in disputes/states.py (the workflow's table reads them there).
@@ -57,6 +58,7 @@ class Cause(models.TextChoices):
     RETURN_NOT_SHIPPED = "return_not_shipped", _("The return was not shipped in time")
     RETURN_NOT_CONFIRMED = "return_not_confirmed", _("The seller did not confirm the return in time")
     NOT_SHIPPED = "not_shipped", _("The order was never shipped")
+    RETURN_POLICY = "return_policy", _("Refunded under the store's return policy")
 
 
 class ReturnCondition(models.TextChoices):
@@ -78,11 +80,14 @@ class Dispute(models.Model):
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     item_received = models.BooleanField(_("item received"))
-    description = models.TextField(_("description"), max_length=5000)
+    description = models.TextField(_("what happened"), max_length=5000)
+    why_unresolved = models.TextField(_("why the seller could not resolve it"), max_length=2000, blank=True)
     # The buyer's request as opened; later changes live in proposals.
     refund_type = models.CharField(_("refund"), max_length=8, choices=RefundType.choices)
-    refund_amount = models.DecimalField(_("refund amount"), max_digits=12, decimal_places=2)
+    refund_amount = models.DecimalField(_("refund amount"), max_digits=15, decimal_places=3)
     return_item = models.BooleanField(_("return the item"))
+    # What the items it covers are worth (disputes.claims), fixed when it opens; null: the whole order.
+    items_worth = models.DecimalField(max_digits=15, decimal_places=3, null=True, blank=True)
 
     state = models.CharField(max_length=20, choices=State.choices, default=State.AWAITING_SELLER)
     # Deadlines are columns, so sweeps find what is due with an index (the partial indexes below);
@@ -94,11 +99,13 @@ class Dispute(models.Model):
     escalated_at = models.DateTimeField(null=True, blank=True)
 
     # What happens once the item is back (set when an outcome needs a return).
-    agreed_refund_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    agreed_refund_amount = models.DecimalField(max_digits=15, decimal_places=3, null=True, blank=True)
     agreed_cause = models.CharField(max_length=24, choices=Cause.choices, blank=True)
     return_carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     return_tracking_number = models.CharField(max_length=80, blank=True)
     return_shipped_at = models.DateTimeField(null=True, blank=True)
+    # What the buyer paid to send it back (refunded with the item when the policy has the seller pay).
+    return_postage = models.DecimalField(max_digits=15, decimal_places=3, null=True, blank=True)
     return_condition = models.CharField(max_length=10, choices=ReturnCondition.choices, blank=True)
 
     assignee = models.ForeignKey(
@@ -118,13 +125,13 @@ class Dispute(models.Model):
     )
 
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
-    resolved_refund_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    resolved_refund_amount = models.DecimalField(max_digits=15, decimal_places=3, null=True, blank=True)
     cause = models.CharField(max_length=24, choices=Cause.choices, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     # Counts resolutions: 1 for the first, 2 after an appeal is ruled. One refund per resolution.
     resolution_number = models.PositiveSmallIntegerField(default=0)
     # What this dispute has refunded so far, over all its resolutions (the sum of its refunds).
-    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    refunded_amount = models.DecimalField(max_digits=15, decimal_places=3, default=Decimal("0.00"))
     # Set aside: a clock or routing step failed here and a person must look. The sweeps skip it
     # until retry_at (hourly), and any team action retries it at once.
     set_aside_at = models.DateTimeField(_("set aside at"), null=True, blank=True)
@@ -135,11 +142,6 @@ class Dispute(models.Model):
     class Meta:
         ordering = ["-opened_at", "-id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["order"],
-                condition=Q(state__in=[s.value for s in LIVE_STATES]),
-                name="one_live_dispute_per_order",
-            ),
             models.CheckConstraint(condition=Q(refund_amount__gt=0), name="dispute_refund_amount_positive"),
         ]
         indexes = [
@@ -187,7 +189,7 @@ class Proposal(models.Model):
     dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="proposals")
     party = models.CharField(max_length=6, choices=[(Party.BUYER, _("Buyer")), (Party.SELLER, _("Seller"))])
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    refund_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    refund_amount = models.DecimalField(max_digits=15, decimal_places=3, default=Decimal("0.00"))
     return_item = models.BooleanField(default=False)
     note = models.TextField(blank=True, max_length=2000)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -197,11 +199,21 @@ class Proposal(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} by {self.party}: {self.refund_amount}"
+        return f"{self.get_kind_display()} by {self.party}: {self.refund_amount.normalize():f}"
+
+
+# Evidence and claimed items belong to exactly one claim: a dispute or a request.
+ONE_CLAIM = Q(dispute__isnull=False, request__isnull=True) | Q(dispute__isnull=True, request__isnull=False)
 
 
 class Evidence(models.Model):
-    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="evidence")
+    """Photos and a note from a party: on a dispute, or on a return or exchange request (its photos,
+    the return's postage receipt)."""
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="evidence", null=True, blank=True)
+    request = models.ForeignKey(
+        "ReturnRequest", on_delete=models.CASCADE, related_name="evidence", null=True, blank=True
+    )
     party = models.CharField(max_length=6, choices=Party.choices)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     note = models.TextField(blank=True, max_length=2000)
@@ -210,9 +222,21 @@ class Evidence(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name_plural = _("evidence")
+        constraints = [
+            models.CheckConstraint(
+                condition=ONE_CLAIM,
+                name="evidence_on_one_claim",
+            )
+        ]
 
     def __str__(self) -> str:
+        if self.dispute_id is None:
+            return f"Evidence from {self.party} on request {self.request_id}"
         return f"Evidence from {self.party} on dispute {self.dispute_id}"
+
+    @property
+    def order(self) -> Order:
+        return (self.dispute or self.request).order
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -257,11 +281,18 @@ class DisputeEvent(models.Model):
 class Refund(models.Model):
     """The ledger: money sent back to the buyer. Exactly one per resolution of a dispute."""
 
-    # No dispute: the full refund of an order cancelled because it never shipped.
+    # No dispute: the full refund of an order cancelled because it never shipped, or a return
+    # request's refund (request set).
     dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="refunds", null=True, blank=True)
+    request = models.ForeignKey(
+        "ReturnRequest", on_delete=models.PROTECT, related_name="refunds", null=True, blank=True
+    )
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     resolution_number = models.PositiveSmallIntegerField()
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    amount = models.DecimalField(max_digits=15, decimal_places=3)
+    # The part of `amount` that is return postage the seller pays under its policy: refunded above
+    # the item's price, so it never counts against what is left to refund on the order.
+    postage = models.DecimalField(max_digits=15, decimal_places=3, default=Decimal("0"))
     currency = models.CharField(max_length=3)
     gateway = models.CharField(max_length=40)
     gateway_reference = models.CharField(max_length=100)
@@ -273,15 +304,24 @@ class Refund(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["dispute", "resolution_number"], name="one_refund_per_resolution"),
             models.UniqueConstraint(
-                fields=["order"], condition=Q(dispute__isnull=True), name="one_cancellation_refund_per_order"
+                fields=["order"],
+                condition=Q(dispute__isnull=True, request__isnull=True),
+                name="one_cancellation_refund_per_order",
             ),
+            models.UniqueConstraint(fields=["request"], name="one_refund_per_request"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(postage__gte=0, postage__lte=models.F("amount")), name="refund_postage_within_amount"
+            ),
         ]
 
     def __str__(self) -> str:
+        amount = money_str(self.amount, self.currency)
+        if self.request_id is not None:
+            return f"{amount} {self.currency} for request {self.request_id}"
         if self.dispute_id is None:
-            return f"{self.amount} {self.currency} for cancelled order {self.order_id}"
-        return f"{self.amount} {self.currency} for dispute {self.dispute_id}"
+            return f"{amount} {self.currency} for cancelled order {self.order_id}"
+        return f"{amount} {self.currency} for dispute {self.dispute_id}"
 
 
 class IdempotencyRecord(models.Model):
@@ -335,7 +375,7 @@ class PendingRuling(models.Model):
 
     dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="pending_rulings")
     outcome = models.CharField(max_length=20)
-    refund_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    refund_amount = models.DecimalField(max_digits=15, decimal_places=3, null=True, blank=True)
     note = models.TextField(max_length=4000)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -362,3 +402,177 @@ class ReviewQueueItem(Dispute):
         proxy = True
         verbose_name = _("review queue item")
         verbose_name_plural = _("review queue")
+
+
+# --- return and exchange requests (no dispute) and per-item claims ---------------------------------
+
+
+class RequestKind(models.TextChoices):
+    RETURN_REFUND = "return_refund", _("Return the item for a refund")
+    EXCHANGE = "exchange", _("Exchange the item")
+    REFUND_ONLY = "refund_only", _("Refund without returning the item")
+
+
+class RequestState(models.TextChoices):
+    AWAITING_SELLER = "awaiting_seller", _("Waiting for the seller")
+    APPROVED = "approved", _("Approved: waiting for the seller to ship the replacement")
+    DECLINED = "declined", _("Declined by the seller")
+    AWAITING_RETURN = "awaiting_return", _("Waiting for the buyer to ship the return")
+    RETURN_IN_TRANSIT = "return_in_transit", _("Return on its way to the seller")
+    REPLACEMENT_IN_TRANSIT = "replacement_in_transit", _("Replacement on its way to the buyer")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# A live request holds its items: no other request or dispute may cover them meanwhile.
+LIVE_REQUEST_STATES = (
+    RequestState.AWAITING_SELLER,
+    RequestState.APPROVED,
+    RequestState.AWAITING_RETURN,
+    RequestState.RETURN_IN_TRANSIT,
+    RequestState.REPLACEMENT_IN_TRANSIT,
+)
+
+
+class RequestOutcome(models.TextChoices):
+    REFUNDED = "refunded", _("Refunded")
+    EXCHANGED = "exchanged", _("Exchanged")
+    DECLINED = "declined", _("Declined by the seller")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the buyer")
+    LAPSED = "lapsed", _("The return was not shipped in time")
+    DISPUTED = "disputed", _("Turned into a dispute")
+    SETTLED = "settled", _("Closed: nothing was left to refund on the order")
+
+
+class ReturnRequest(models.Model):
+    """A buyer asking the seller directly, under the order's policy snapshot, for a refund after
+    return, an exchange or a refund without return. Run by disputes/requests.py."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="return_requests")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("what you ask for"), max_length=16, choices=RequestKind.choices)
+    reason = models.CharField(_("reason"), max_length=20)
+    note = models.TextField(_("note"), max_length=2000, blank=True)
+    # An exchange: the variant wanted, in the buyer's words (blank: the same item again).
+    variant = models.CharField(_("variant wanted"), max_length=200, blank=True)
+    # The policy covers the request in full (the seller cannot decline it; silence approves it)
+    # or only in part (the seller may decline; silence turns it into a dispute).
+    fully_covered = models.BooleanField(default=False)
+    # Who pays return postage under the policy, for this reason: "buyer" or "seller".
+    postage_payer = models.CharField(max_length=6, blank=True)
+    # What the items are worth (refunded after return, or without one); 0 for an exchange.
+    amount = models.DecimalField(_("amount"), max_digits=15, decimal_places=3)
+
+    state = models.CharField(max_length=24, choices=RequestState.choices, default=RequestState.AWAITING_SELLER)
+    respond_by = models.DateTimeField(_("respond by"), null=True, blank=True)
+    # The deadline the awaited party was last reminded of, a day before it (once per deadline).
+    reminded_for = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.TextField(_("why the seller declined"), max_length=2000, blank=True)
+    # After a decline the buyer may turn the request into a dispute until this moment.
+    dispute_by = models.DateTimeField(null=True, blank=True)
+
+    return_carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    return_tracking_number = models.CharField(max_length=80, blank=True)
+    return_shipped_at = models.DateTimeField(null=True, blank=True)
+    postage = models.DecimalField(max_digits=15, decimal_places=3, null=True, blank=True)
+    return_condition = models.CharField(max_length=10, choices=ReturnCondition.choices, blank=True)
+    replacement_carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    replacement_tracking_number = models.CharField(max_length=80, blank=True)
+    replacement_shipped_at = models.DateTimeField(null=True, blank=True)
+
+    outcome = models.CharField(max_length=10, choices=RequestOutcome.choices, blank=True)
+    refunded_amount = models.DecimalField(max_digits=15, decimal_places=3, default=Decimal("0"))
+    closed_at = models.DateTimeField(null=True, blank=True)
+    dispute = models.OneToOneField(
+        Dispute, on_delete=models.PROTECT, null=True, blank=True, related_name="from_request"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        verbose_name = _("return or exchange request")
+        verbose_name_plural = _("return and exchange requests")
+        indexes = [
+            models.Index(fields=["state", "respond_by"]),
+            # What the request sweep reads: only live requests have a running clock.
+            models.Index(
+                fields=["respond_by"],
+                condition=Q(state__in=[s.value for s in LIVE_REQUEST_STATES]),
+                name="request_answer_due",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="request_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Request {self.pk} on {self.order_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in LIVE_REQUEST_STATES
+
+    @property
+    def currency(self) -> str:
+        return self.order.currency
+
+
+class RequestEvent(models.Model):
+    """A request's timeline: one row per step, never updated or deleted."""
+
+    request = models.ForeignKey(ReturnRequest, on_delete=models.PROTECT, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_party = models.CharField(max_length=6, choices=Party.choices)
+    action = models.CharField(max_length=32)
+    from_state = models.CharField(max_length=24, blank=True)
+    to_state = models.CharField(max_length=24)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_state} → {self.to_state}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("request events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("request events are append-only")
+
+
+class ClaimItem(models.Model):
+    """An order item (and how many of it) that a dispute or a request covers. `live` follows the
+    claim's state, written in the same transaction as every transition; the database lets each
+    item be in at most one live claim."""
+
+    order_item = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="claims")
+    quantity = models.PositiveIntegerField()
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, null=True, blank=True, related_name="claim_items")
+    request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="claim_items"
+    )
+    live = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["order_item_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order_item"], condition=Q(live=True), name="one_live_claim_per_item"),
+            models.CheckConstraint(
+                condition=ONE_CLAIM,
+                name="claim_item_on_one_claim",
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="claim_item_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of item {self.order_item_id}"

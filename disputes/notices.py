@@ -15,6 +15,7 @@ from django.db.models import F, Max, Q
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
+from core.money import money_str
 from disputes.models import Dispute, DisputeEvent, Proposal, State
 from disputes.states import AWAITING, FINAL, clock_for
 from notifications.models import Notification
@@ -54,8 +55,8 @@ def _deadline(dispute: Dispute, event: DisputeEvent) -> str | None:
     return at.isoformat() if at else None
 
 
-def _amount(value) -> str | None:
-    return None if value is None else str(value)
+def _amount(value, currency: str) -> str | None:
+    return None if value is None else money_str(value, currency)
 
 
 def _positions(dispute: Dispute, writes: "Writes", state: str) -> dict:
@@ -65,8 +66,8 @@ def _positions(dispute: Dispute, writes: "Writes", state: str) -> dict:
     offer: Proposal | None = writes.standing_offer(dispute)
     answered = offer if state == State.AWAITING_BUYER else request
     return {
-        "request": _amount(request.refund_amount) if request else _amount(dispute.refund_amount),
-        "offer": _amount(offer.refund_amount) if offer else None,
+        "request": _amount((request or dispute).refund_amount, dispute.order.currency),
+        "offer": _amount(offer.refund_amount, dispute.order.currency) if offer else None,
         "return_item": bool(answered and answered.return_item),
     }
 
@@ -100,7 +101,8 @@ def notify_event(dispute: Dispute, event: DisputeEvent, *, writes: "Writes") -> 
         )
 
     if action == "open":
-        tell(seller, K.DISPUTE_OPENED, "seller", request=_amount(dispute.refund_amount), offer=None,
+        asked = _amount(dispute.refund_amount, dispute.order.currency)
+        tell(seller, K.DISPUTE_OPENED, "seller", request=asked, offer=None,
              return_item=dispute.return_item, reason=dispute.reason, deadline=_deadline(dispute, event))  # fmt: skip
         return
     if action == "cancel":
@@ -137,11 +139,12 @@ def notify_event(dispute: Dispute, event: DisputeEvent, *, writes: "Writes") -> 
         ruled = {
             "outcome": "return" if state == State.AWAITING_RETURN else event.payload.get("outcome", ""),
             "amount": _amount(
-                dispute.agreed_refund_amount if state == State.AWAITING_RETURN else dispute.resolved_refund_amount
+                dispute.agreed_refund_amount if state == State.AWAITING_RETURN else dispute.resolved_refund_amount,
+                dispute.order.currency,
             ),
             "note": event.payload.get("note", ""),
             "deadline": (event.created_at + timedelta(days=settings.APPEAL_DAYS)).isoformat(),
-            "refunded": _amount(refund.amount) if refund is not None else None,
+            "refunded": _amount(refund.amount, refund.currency) if refund is not None else None,
         }
         tell(buyer, K.RULED, "buyer", appeal=not dispute.buyer_appealed, return_by=_deadline(dispute, event), **ruled)
         tell(seller, K.RULED, "seller", appeal=not dispute.seller_appealed, **ruled)
@@ -160,7 +163,7 @@ def notify_event(dispute: Dispute, event: DisputeEvent, *, writes: "Writes") -> 
         for user, role in ((buyer, "buyer"), (seller, "seller")):
             tell(user, K.RESOLVED, role, **closed)
         if getattr(event, "refund", None) is not None:
-            tell(buyer, K.REFUNDED, "buyer", amount=_amount(event.refund.amount))
+            tell(buyer, K.REFUNDED, "buyer", amount=_amount(event.refund.amount, event.refund.currency))
 
 
 def _turn(dispute: Dispute, event: DisputeEvent, writes: "Writes") -> dict:
@@ -170,7 +173,7 @@ def _turn(dispute: Dispute, event: DisputeEvent, writes: "Writes") -> dict:
         return {**_positions(dispute, writes, state), "note": payload.get("note", "")}
     if state in (State.AWAITING_RETURN, State.RETURN_IN_TRANSIT):
         return {
-            "amount": _amount(dispute.agreed_refund_amount),
+            "amount": _amount(dispute.agreed_refund_amount, dispute.order.currency),
             "cause": dispute.agreed_cause,
             "carrier": payload.get("carrier", ""),
             "tracking": payload.get("tracking_number", ""),
@@ -298,3 +301,83 @@ def _has_moved_on(note, p: dict, row: dict) -> bool:
     if p.get("state") and _phase(row["state"]) != _phase(p["state"]):
         return True
     return bool(p.get("at") and row["last_step"] and row["last_step"] > datetime.fromisoformat(p["at"]))
+
+
+# --- return and exchange requests (disputes/requests.py calls this for each step) --------------
+
+# Who hears each step: the other side of whoever acted; both sides when a clock acted.
+REQUEST_READERS = {
+    "open": ("seller",),
+    "approve": ("buyer",),
+    "decline": ("buyer",),
+    "cancel": ("seller",),
+    "return_shipment": ("seller",),
+    "return_received": ("buyer",),
+    "replacement_shipment": ("buyer",),
+    "confirm": ("seller",),
+    "to_dispute": (),  # the dispute's own opening notice tells the seller
+    "seller_silence": ("buyer", "seller"),
+    "replacement_not_shipped": ("buyer", "seller"),
+    "return_not_shipped": ("buyer", "seller"),
+    "return_not_confirmed": ("buyer", "seller"),
+    "replacement_not_confirmed": ("buyer", "seller"),
+}
+
+
+def tell_request(request, event) -> None:
+    """Each step of a return or exchange request, to whoever must know or act next: what happened,
+    the amounts, and the next deadline (worded by notifications.texts.return_request)."""
+    order = request.order
+    payload = event.payload or {}
+    params = {
+        "request": request.pk,
+        "order": order.number,
+        "event": event.action,
+        "kind": request.kind,
+        "reason": request.reason,
+        "state": request.state,
+        "amount": money_str(request.amount, order.currency),
+        "currency": order.currency,
+        "refunded": payload.get("refunded_now"),
+        "postage": payload.get("postage"),
+        "deadline": request.respond_by.isoformat() if request.respond_by else None,
+        "dispute_by": request.dispute_by.isoformat() if request.dispute_by else None,
+        "dispute": request.dispute_id,
+        "note": payload.get("note") or payload.get("reason") or "",
+        "condition": payload.get("condition"),
+    }
+    for role in REQUEST_READERS.get(event.action, ()):
+        reader = order.buyer if role == "buyer" else order.store.owner
+        notify(
+            recipient=reader,
+            kind=K.RETURN_REQUEST,
+            key=f"request_event:{event.pk}:{role}",
+            params={**params, "role": role},
+            url=reverse("disputes:request", args=[request.pk]),
+        )
+
+
+def tell_request_day_left(request, *, waits_for: str) -> None:
+    """A day before a request's deadline, the party it waits for hears what to do and what follows."""
+    from disputes.requests import default_outcome
+
+    order = request.order
+    reader = order.buyer if waits_for == "buyer" else order.store.owner
+    notify(
+        recipient=reader,
+        kind=K.RETURN_REQUEST,
+        key=f"request:{request.pk}:day_left:{request.respond_by.isoformat()}",
+        params={
+            "request": request.pk,
+            "order": order.number,
+            "event": "day_left",
+            "kind": request.kind,
+            "state": request.state,
+            "role": waits_for,
+            "amount": money_str(request.amount, order.currency),
+            "currency": order.currency,
+            "deadline": request.respond_by.isoformat(),
+            "what_happens": default_outcome(request),
+        },
+        url=reverse("disputes:request", args=[request.pk]),
+    )

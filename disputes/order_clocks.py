@@ -12,7 +12,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from disputes.models import LIVE_STATES, Dispute, State
+from core.money import money_str
+from disputes.models import LIVE_REQUEST_STATES, LIVE_STATES, Dispute, ReturnRequest, State
 from disputes.payments import order_refund_unshipped
 from notifications.models import Notification
 from notifications.services import notify
@@ -27,15 +28,19 @@ def _no_live_dispute():
     return ~Exists(Dispute.objects.filter(order=OuterRef("pk"), state__in=[s.value for s in LIVE_STATES]))
 
 
+def _no_live_request():
+    return ~Exists(ReturnRequest.objects.filter(order=OuterRef("pk"), state__in=[s.value for s in LIVE_REQUEST_STATES]))
+
+
 def _settled(now: datetime):
-    """Nothing can still move money on the order: no live dispute, and no ruling that may still be
-    appealed (the seller is not paid while an appeal is possible or pending)."""
+    """Nothing can still move money on the order: no live dispute or return/exchange request, and no
+    ruling that may still be appealed (the seller is not paid while an appeal is possible or pending)."""
     appealable = Exists(
         Dispute.objects.filter(
             order=OuterRef("pk"), ruled_at__gt=now - timedelta(days=settings.APPEAL_DAYS), state=State.RESOLVED
         )
     )
-    return Q(_no_live_dispute()) & ~Q(appealable)
+    return Q(_no_live_dispute()) & Q(_no_live_request()) & ~Q(appealable)
 
 
 def sweep_completions(*, now: datetime | None = None, limit: int = LIMIT) -> int:
@@ -50,6 +55,7 @@ def sweep_completions(*, now: datetime | None = None, limit: int = LIMIT) -> int
         with transaction.atomic():
             ids = list(
                 Order.objects.filter(status__in=shipped, shipped_at__isnull=False, window_closes_at__lte=now)
+                .filter(Q(returns_close_at__isnull=True) | Q(returns_close_at__lte=now))
                 .filter(_settled(now))
                 .select_for_update(skip_locked=True)
                 .values_list("pk", flat=True)[:limit]
@@ -79,8 +85,8 @@ def sweep_completions(*, now: datetime | None = None, limit: int = LIMIT) -> int
 
 def _cancel_unshipped(order: Order) -> None:
     refund = order_refund_unshipped(order=order)
-    amount = f"{refund.amount if refund else Decimal('0.00'):.2f} {order.currency}"
-    params = {"order": order.number, "currency": order.currency, "amount": str(refund.amount) if refund else "0.00"}
+    amount = money_str(refund.amount if refund else Decimal("0"), order.currency)
+    params = {"order": order.number, "currency": order.currency, "amount": amount}
     for person, role in ((order.buyer, "buyer"), (order.store.owner, "seller")):
         notify(
             recipient=person,
@@ -89,10 +95,8 @@ def _cancel_unshipped(order: Order) -> None:
             params={**params, "role": role},
             url=reverse("orders:detail", args=[order.number]),
         )
-    OrderEvent.objects.create(
-        order=order, action="cancelled_unshipped", payload={"refunded": str(refund.amount) if refund else "0"}
-    )
-    audit_log.info("order=%s action=cancelled_unshipped refunded=%s", order.number, amount)
+    OrderEvent.objects.create(order=order, action="cancelled_unshipped", payload={"refunded": amount})
+    audit_log.info("order=%s action=cancelled_unshipped refunded=%s %s", order.number, amount, order.currency)
 
 
 def sweep_window_notices(*, now: datetime | None = None, limit: int = LIMIT) -> int:
@@ -161,5 +165,6 @@ def _window_closing_notices(now: datetime, limit: int) -> tuple[int, int]:
 
 def _window_params(order: Order, **more) -> dict:
     """A window notice's facts: the order, what was paid, and when the window closes."""
-    return {"order": order.number, "role": "buyer", "total": str(order.total), "currency": order.currency,
+    total = money_str(order.total, order.currency)
+    return {"order": order.number, "role": "buyer", "total": total, "currency": order.currency,
             "deadline": order.window_closes_at.isoformat(), **more}  # fmt: skip

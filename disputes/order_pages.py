@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,9 +20,9 @@ from accounts import roles
 from core.pages import form_submit
 from core.paging import paginate
 from core.throttles import page_write_throttle
-from disputes import guide
-from disputes.models import Dispute
-from disputes.services import open_refusal
+from disputes import guide, policy, request_pages
+from disputes.models import ClaimItem, Dispute, RequestKind, RequestState, ReturnRequest
+from disputes.services import free_items, open_refusal
 from disputes.states import AWAITING, FINAL, LIVE_STATES, State
 from messaging.forms import MessageForm
 from messaging.models import Message
@@ -56,6 +56,9 @@ def _orders_shown(request, orders: QuerySet[Order], *, side: str) -> tuple[Query
         if side == roles.SELLER:
             pending = ExtensionRequest.objects.filter(order=OuterRef("pk"), status=ExtensionRequest.Status.PENDING)
             waiting |= Q(Exists(pending))
+        # A return or exchange request whose clock waits for this side.
+        waits = [state for state, clock in request_pages.CLOCKS.items() if clock.waits_for == side]
+        waiting |= Q(Exists(ReturnRequest.objects.filter(order=OuterRef("pk"), state__in=waits)))
         return orders.filter(waiting), show
     if show == "disputes":
         return orders.filter(dispute_state__in=LIVE_STATES), show
@@ -97,10 +100,25 @@ def order_list(request):
     return render(request, "orders/order_list.html", context)
 
 
+def seller_waiting_requests(store: Store) -> QuerySet[ReturnRequest]:
+    """The store's return and exchange requests that wait for the seller: an answer, an approved
+    exchange to ship, a return on its way to confirm; soonest deadline first."""
+    waiting = Q(state__in=[RequestState.AWAITING_SELLER, RequestState.RETURN_IN_TRANSIT]) | Q(
+        state=RequestState.APPROVED, kind=RequestKind.EXCHANGE
+    )
+    return (
+        ReturnRequest.objects.filter(waiting, order__store=store)
+        .select_related("order__buyer", "order__store")
+        .prefetch_related(Prefetch("claim_items", queryset=ClaimItem.objects.select_related("order_item")))
+        .order_by(F("respond_by").asc(nulls_last=True), "opened_at")
+    )
+
+
 @login_required
 def store_orders(request):
-    """The store's orders, with the buyers' extension requests that wait for an answer on top (each
-    with the buyer's reason, to grant any number of days or decline with a reason)."""
+    """The store's orders, with what waits for the seller on top: the buyers' extension requests
+    (each with the buyer's reason, to grant any number of days or decline with a reason), and the
+    return and exchange requests to answer, ship or confirm, each with its clock."""
     store = owned_store(request)
     orders, show = _orders_shown(
         request,
@@ -120,6 +138,7 @@ def store_orders(request):
         "orders": page,
         "page": page,
         "pending": pending,
+        "waiting_requests": request_pages.seller_rows(seller_waiting_requests(store)),
         "filters": _filters(show),
         "show": show,
         "max_days": settings.EXTENSION_MAX_DAYS,
@@ -164,12 +183,28 @@ def window_summary(order: Order, *, is_buyer: bool, is_seller: bool = False, now
     disputes = sorted(order.disputes.all(), key=lambda d: (d.opened_at, d.pk))
     live = next((d for d in reversed(disputes) if d.is_live), None)
     viewer = _viewer(is_buyer=is_buyer, is_seller=is_seller, dispute=live)
+    # Claims are per item: items no request or dispute holds or settled may still be disputed.
+    free = free_items(order) if window.state == WindowState.OPEN else []
     if live is not None:
         waits_for = AWAITING.get(live.state)
         if waits_for is not None and waits_for == viewer:
             return WindowSummary(
                 _("Dispute #%(id)s on this order is waiting for your answer.") % {"id": live.pk},
                 False,
+                dispute_live=True,
+            )
+        if free:
+            return WindowSummary(
+                _(
+                    "Dispute #%(id)s is open on this order (%(state)s). A dispute over the other items can be "
+                    "opened until %(date)s."
+                )
+                % {
+                    "id": live.pk,
+                    "state": guide.short_state(live, viewer, now).lower(),
+                    "date": _when(window.closes_at),
+                },
+                is_buyer,
                 dispute_live=True,
             )
         return WindowSummary(
@@ -179,7 +214,7 @@ def window_summary(order: Order, *, is_buyer: bool, is_seller: bool = False, now
             dispute_live=True,
         )
     resolved = next((d for d in reversed(disputes) if d.state == State.RESOLVED), None)
-    if resolved is not None:
+    if resolved is not None and not free:
         text = _("Dispute #%(id)s on this order was resolved on %(date)s, so no new dispute can be opened.") % {
             "id": resolved.pk,
             "date": _when(resolved.resolved_at or resolved.updated_at),
@@ -202,13 +237,15 @@ def window_summary(order: Order, *, is_buyer: bool, is_seller: bool = False, now
         return WindowSummary(
             _("The window to open a dispute closed on %(date)s.") % {"date": _when(window.closes_at)}, False
         )
-    refusal = open_refusal(order, now=now)
-    if refusal is not None:  # the reopen limit: a dispute was cancelled and reopened once already
+    refusal = open_refusal(order, now=now, picks=free or None)
+    if refusal is not None and refusal.code == "reopen_limit":  # a dispute was cancelled and reopened once already
         return WindowSummary(
             _("A dispute on this order was cancelled and reopened once already, so no new one can be opened."),
             False,
             window_matters=False,
         )
+    if refusal is not None:  # every item is held by a return or exchange request, or settled by one
+        return WindowSummary(refusal.detail, False)
     until = _when(window.closes_at)
     if any(d.state == State.CANCELLED for d in disputes) and is_buyer:
         return WindowSummary(
@@ -227,7 +264,18 @@ def render_order_page(
         .prefetch_related(
             "items",
             Prefetch("extension_requests", queryset=ExtensionRequest.objects.order_by("-created_at")),
-            Prefetch("disputes", queryset=Dispute.objects.order_by("opened_at", "id")),
+            Prefetch(
+                "disputes",
+                queryset=Dispute.objects.order_by("opened_at", "id").prefetch_related(
+                    Prefetch("claim_items", queryset=ClaimItem.objects.select_related("order_item"))
+                ),
+            ),
+            Prefetch(
+                "return_requests",
+                queryset=ReturnRequest.objects.order_by("opened_at", "id").prefetch_related(
+                    Prefetch("claim_items", queryset=ClaimItem.objects.select_related("order_item"))
+                ),
+            ),
         )
         .get(pk=order.pk)
     )
@@ -271,8 +319,87 @@ def render_order_page(
         "grant_form": grant_form or ExtensionGrantForm(initial={"days": pending.days if pending else 7}),
         "decline_form": decline_form or ExtensionDeclineForm(),
         "max_days": settings.EXTENSION_MAX_DAYS,
+        "returns": returns_summary(order, is_buyer=is_buyer),
+        "claims": order_claims(order, is_buyer=is_buyer, is_seller=is_seller),
     }
     return render(request, "orders/order_detail.html", context, status=status)
+
+
+@dataclass(frozen=True)
+class ReturnsSummary:
+    """The order page's sentence about returns and exchanges under the order's policy, and whether
+    the reader may ask for one now."""
+
+    sentence: str
+    can_ask: bool = False
+    note: str = ""
+
+
+def returns_summary(order: Order, *, is_buyer: bool, now=None) -> ReturnsSummary:
+    """What the policy allows now: to the buyer, in the policy's own sentence (policy.allows_now),
+    with the button when a request can be made; to the seller and the team, the same in the third
+    person."""
+    now = now or timezone.now()
+    if is_buyer:
+        refusal = request_pages.general_refusal(order, now=now)
+        # The policy allows it, but every item is already held or settled by another claim: say which.
+        note = refusal.detail if refusal is not None and refusal.code in ("request_exists", "reopen_limit") else ""
+        return ReturnsSummary(policy.allows_now(order, now=now), can_ask=refusal is None, note=note)
+    if not policy.accepts_returns(order):
+        return ReturnsSummary(_("The return policy of this order accepts no returns."))
+    period = policy.return_period(order)
+    if period is None or now < period[0]:
+        return ReturnsSummary(_("The buyer can ask for a return or an exchange once the order is delivered."))
+    if now > period[1]:
+        return ReturnsSummary(_("The time to ask for a return ended on %(date)s.") % {"date": _when(period[1])})
+    return ReturnsSummary(
+        _("The buyer can ask for a return or an exchange until %(date)s.") % {"date": _when(period[1])}
+    )
+
+
+def _items_text(claim) -> str:
+    return ", ".join(
+        _("%(title)s × %(n)s") % {"title": item.order_item.title, "n": item.quantity}
+        for item in claim.claim_items.all()
+    )
+
+
+def order_claims(order: Order, *, is_buyer: bool, is_seller: bool) -> list[dict]:
+    """The order's return and exchange requests and its disputes, oldest first, each with its
+    items, its state in the reader's words and its page."""
+    viewer = roles.BUYER if is_buyer else roles.SELLER if is_seller else None
+    now = timezone.now()
+    claims = [
+        {
+            "key": f"request-{req.pk}",
+            "label": request_pages.request_title(req),
+            "url": reverse("disputes:request", args=[req.pk]),
+            "state": request_pages.state_text(req, viewer),
+            "items": _items_text(req),
+            "live": req.is_live,
+            "at": req.opened_at,
+        }
+        for req in order.return_requests.all()
+    ]
+    for dispute in order.disputes.all():
+        claims.append(
+            {
+                "key": f"dispute-{dispute.pk}",
+                "label": _("Dispute #%(id)s") % {"id": dispute.pk},
+                "url": reverse("disputes:detail", args=[dispute.pk]),
+                "state": guide.short_state(
+                    dispute, _viewer(is_buyer=is_buyer, is_seller=is_seller, dispute=dispute), now
+                ),
+                "items": _items_text(dispute),
+                "live": dispute.is_live,
+                "at": dispute.opened_at,
+            }
+        )
+    return sorted(claims, key=lambda claim: claim["at"])
+
+
+# The buyer's return/exchange form lives with the request pages; the order pages' URLs mount it.
+request_open = request_pages.request_open_view
 
 
 @login_required

@@ -15,7 +15,8 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from core.errors import RuleViolation
-from disputes.models import Cause, Dispute, Refund
+from core.money import format_money
+from disputes.models import Cause, Dispute, Refund, ReturnRequest
 from orders.models import Order, OrderStatus
 
 if TYPE_CHECKING:
@@ -44,32 +45,51 @@ def gateway() -> PaymentGateway:
 
 
 def refunded_so_far(order: Order) -> Decimal:
-    return order.refunds.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    """What was refunded on the order against what the buyer paid: return postage the seller paid
+    under its policy is refunded on top, and does not count."""
+    sums = order.refunds.aggregate(total=Sum("amount"), postage=Sum("postage"))
+    return (sums["total"] or Decimal("0")) - (sums["postage"] or Decimal("0"))
 
 
-def _pay(*, order: Order, amount: Decimal, already: Decimal, reference: str, dispute: Dispute | None, cause: str):
-    if already + amount > order.total:
+def _pay(
+    *,
+    order: Order,
+    amount: Decimal,
+    already: Decimal,
+    reference: str,
+    dispute: Dispute | None,
+    cause: str,
+    request: ReturnRequest | None = None,
+    postage: Decimal = Decimal("0"),
+):
+    if already + amount - postage > order.total:
         # Never reached through the workflow, which asks at most for what is left; a last guard.
         raise RuleViolation(
             "refund_exceeds_total",
-            _("That would refund %(total)s %(cur)s in all, more than the %(paid)s %(cur)s paid.")
-            % {"total": already + amount, "paid": order.total, "cur": order.currency},
+            _("That would refund %(total)s in all, more than the %(paid)s paid.")
+            % {
+                "total": format_money(already + amount - postage, order.currency),
+                "paid": format_money(order.total, order.currency),
+            },
         )
     provider = gateway()
     refund = Refund(
         dispute=dispute,
+        request=request,
         order=order,
-        resolution_number=dispute.resolution_number if dispute else 0,
+        resolution_number=dispute.resolution_number if dispute else (1 if request else 0),
         amount=amount,
+        postage=postage,
         currency=order.currency,
         gateway=provider.name,
         gateway_reference=provider.refund(order=order, amount=amount, currency=order.currency, reference=reference),
         cause=cause,
     )
     audit_log.info(
-        "order=%s dispute=%s action=refund amount=%s currency=%s reference=%s",
+        "order=%s dispute=%s request=%s action=refund amount=%s currency=%s reference=%s",
         order.number,
         dispute.pk if dispute else None,
+        request.pk if request else None,
         amount,
         order.currency,
         reference,
@@ -78,20 +98,48 @@ def _pay(*, order: Order, amount: Decimal, already: Decimal, reference: str, dis
 
 
 def refund_issue(
-    *, dispute: Dispute, amount: Decimal, cause: str, order: Order, already: Decimal, writes: "Writes"
+    *,
+    dispute: Dispute,
+    amount: Decimal,
+    cause: str,
+    order: Order,
+    already: Decimal,
+    writes: "Writes",
+    postage: Decimal = Decimal("0"),
 ) -> Refund | None:
     """Refund the buyer for this resolution of the dispute: at most once per resolution (a database
-    constraint) and never more than the buyer paid in total. Call inside the transition's
-    transaction, with the dispute row and the order locked (`writes.refund_position`), and `already`
-    what was refunded on the order so far."""
+    constraint) and never more than the buyer paid in total, but for `postage` (part of `amount`):
+    return postage the seller pays under its policy. Call inside the transition's transaction, with
+    the dispute row and the order locked (`writes.refund_position`), and `already` what was refunded
+    on the order so far."""
     if amount <= 0:
         return None
     reference = f"dispute-{dispute.pk}-resolution-{dispute.resolution_number}"
-    refund = _pay(order=order, amount=amount, already=already, reference=reference, dispute=dispute, cause=cause)
-    order.status = OrderStatus.REFUNDED if already + amount >= order.total else OrderStatus.PARTIALLY_REFUNDED
+    refund = _pay(order=order, amount=amount, already=already, reference=reference, dispute=dispute, cause=cause,
+                  postage=postage)  # fmt: skip
+    order.status = _status_after(order, already + amount - postage)
     writes.save_refund(refund, order)
-    dispute.refunded_amount += amount
+    dispute.refunded_amount += amount - postage  # what counts against the items' worth
     dispute.refund_issued = refund
+    return refund
+
+
+def _status_after(order: Order, refunded: Decimal) -> str:
+    return OrderStatus.REFUNDED if refunded >= order.total else OrderStatus.PARTIALLY_REFUNDED
+
+
+def refund_request(
+    *, request: ReturnRequest, order: Order, amount: Decimal, postage: Decimal, already: Decimal
+) -> Refund | None:
+    """Refund a return or exchange request: once (a database constraint), with the order locked by
+    the caller; `postage` (part of `amount`) is the seller's return postage, paid above the price."""
+    if amount <= 0:
+        return None
+    refund = _pay(order=order, amount=amount, already=already, reference=f"request-{request.pk}", dispute=None,
+                  cause=Cause.RETURN_POLICY, request=request, postage=postage)  # fmt: skip
+    refund.save()
+    order.status = _status_after(order, already + amount - postage)
+    order.save(update_fields=["status", "updated_at"])
     return refund
 
 

@@ -8,8 +8,9 @@ from django.utils.translation import gettext as _
 
 from accounts import roles
 from accounts.models import User
-from disputes.models import Dispute, Party, State
+from disputes.models import LIVE_STATES, ClaimItem, Dispute, Party, State
 from disputes.payments import refunded_so_far
+from disputes.policy import dispute_words
 from disputes.states import AWAITING, clock_for
 from disputes.terms import buyer_request, standing_offer
 from orders.models import Order
@@ -18,9 +19,34 @@ from orders.models import Order
 def with_dispute(orders: QuerySet[Order]) -> QuerySet[Order]:
     """Annotate each order with its latest dispute's id and state (live or not)."""
     latest = Dispute.objects.filter(order=OuterRef("pk")).order_by("-opened_at", "-id")
+    live = latest.filter(state__in=[s.value for s in LIVE_STATES])
     return orders.annotate(
-        live_dispute_id=Subquery(latest.values("pk")[:1]), dispute_state=Subquery(latest.values("state")[:1])
+        live_dispute_id=Subquery(latest.values("pk")[:1]),
+        dispute_state=Subquery(latest.values("state")[:1]),
+        open_dispute_id=Subquery(live.values("pk")[:1]),
     )
+
+
+def order_claims(order: Order) -> dict:
+    """The order's disputes and return/exchange requests for its detail, newest first, and the
+    latest live dispute (what `dispute` names)."""
+    disputes = [
+        {"id": pk, "state": state, "items": []}
+        for pk, state in order.disputes.order_by("-opened_at", "-id").values_list("pk", "state")
+    ]
+    requests = [
+        {"id": pk, "kind": kind, "state": state, "items": []}
+        for pk, kind, state in order.return_requests.order_by("-opened_at", "-id").values_list("pk", "kind", "state")
+    ]
+    by_id = {("d", row["id"]): row for row in disputes} | {("r", row["id"]): row for row in requests}
+    for dispute_id, request_id, item, quantity in ClaimItem.objects.filter(order_item__order=order).values_list(
+        "dispute_id", "request_id", "order_item_id", "quantity"
+    ):
+        row = by_id.get(("d", dispute_id) if dispute_id else ("r", request_id))
+        if row is not None:
+            row["items"].append({"item": item, "quantity": quantity})
+    live = next((row["id"] for row in disputes if row["state"] in LIVE_STATES), None)
+    return {"dispute": live, "disputes": disputes, "requests": requests}
 
 
 def dispute_is_with_team(order: Order) -> bool:
@@ -65,9 +91,19 @@ def refund_position(dispute: Dispute) -> dict:
 
 
 def default_outcome(dispute: Dispute, *, viewer: str | None = None) -> str | None:
-    """In words: what happens at the next deadline if nobody acts. The deadlines and what follows
-    them come from the clock table (disputes/states.py CLOCKS). `viewer` ("buyer" or "seller") words
-    it in the second person for that party; without one (the API, the team) it is neutral."""
+    """In words: what happens at the next deadline if nobody acts, and what the store's return
+    policy means for this dispute (disputes.policy.dispute_words). `viewer` ("buyer" or "seller")
+    words it in the second person for that party; without one (the API, the team) it is neutral."""
+    text = _next_deadline(dispute, viewer=viewer)
+    if text is None or dispute.state not in (State.AWAITING_SELLER, State.AWAITING_BUYER, State.AWAITING_RETURN):
+        return text
+    words = dispute_words(dispute, viewer=viewer)
+    return f"{text} {words}" if words else text
+
+
+def _next_deadline(dispute: Dispute, *, viewer: str | None = None) -> str | None:
+    """What happens at the next deadline if nobody acts. The deadlines and what follows them come
+    from the clock table (disputes/states.py CLOCKS)."""
     if dispute.set_aside_at is not None:
         return _("This dispute is waiting for the dispute team to look at it: a step could not be completed.")
     answer = clock_for(dispute.state, "respond_by")

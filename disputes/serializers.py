@@ -1,24 +1,33 @@
+from contextlib import suppress
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import roles
+from core.money import MoneyField, money_str
 from disputes.models import Dispute, DisputeEvent, Evidence, Outcome, Proposal, Reason, RefundType, ReturnCondition
+from disputes.policy import dispute_terms, dispute_words
 from disputes.selectors import awaiting, default_outcome, refund_position
 from messaging.serializers import PhotoSerializer
-from orders.serializers import CarrierField
+from orders.serializers import CarrierField, amount_in
 
 
 class DisputeOpenSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=Reason.choices)
     item_received = serializers.BooleanField()
     refund_type = serializers.ChoiceField(choices=RefundType.choices)
-    refund_amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, required=False, allow_null=True, min_value=Decimal("0.01")
-    )
+    refund_amount = amount_in(required=False, allow_null=True, min_value=Decimal("0.001"))
     return_item = serializers.BooleanField(required=False, default=False)
-    description = serializers.CharField(max_length=5000)
+    description = serializers.CharField(max_length=5000, help_text="What happened.")
+    why_unresolved = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why the buyer and the seller could not resolve it between them.",
+    )
 
     def validate(self, attrs):
         if attrs["refund_type"] == RefundType.PARTIAL and attrs.get("refund_amount") is None:
@@ -27,7 +36,7 @@ class DisputeOpenSerializer(serializers.Serializer):
 
 
 class ProposalInSerializer(serializers.Serializer):
-    refund_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    refund_amount = amount_in()
     return_item = serializers.BooleanField(required=False, default=False)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
@@ -39,6 +48,14 @@ class NoteSerializer(serializers.Serializer):
 class ReturnShipmentSerializer(serializers.Serializer):
     carrier = CarrierField()
     tracking_number = serializers.CharField(max_length=80)
+    postage = serializers.CharField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="What the buyer paid to send it back, in the order's currency; with receipt `images` when "
+        "the store's policy has the seller pay it.",
+    )
 
 
 class ReturnReceivedSerializer(serializers.Serializer):
@@ -47,12 +64,14 @@ class ReturnReceivedSerializer(serializers.Serializer):
 
 class RulingSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=[*Outcome.choices, ("return_and_refund", _("Return and refund"))])
-    refund_amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
+    refund_amount = amount_in(required=False, allow_null=True)
     note = serializers.CharField(max_length=4000)
 
 
 class ProposalSerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author.username")
+    # proposal.dispute is the dispute it was prefetched from (disputes.api.dispute_detail): no query.
+    refund_amount = MoneyField(currency_source="dispute.order.currency")
 
     class Meta:
         model = Proposal
@@ -69,6 +88,19 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
 # Event payload keys that name team members: the team sees them, the parties never do.
 STAFF_PAYLOAD_KEYS = frozenset({"handover_from", "member", "approved_by", "pending_ruling"})
+# Event payload keys that hold an amount: written in the currency's minor unit, however the event
+# stored it ("1234.00" or "1234.000" for yen from before, or from a three-decimal column, is "1234").
+MONEY_PAYLOAD_KEYS = frozenset({"refund_amount", "refunded_now", "refunded", "amount", "total", "postage"})
+
+
+def _money_payload(payload: dict, currency: str) -> dict:
+    shown = dict(payload)
+    for key in MONEY_PAYLOAD_KEYS.intersection(payload):
+        value = payload[key]
+        if isinstance(value, str | int | Decimal) and not isinstance(value, bool):
+            with suppress(ArithmeticError, ValueError):  # not an amount after all ("None"): as it was stored
+                shown[key] = money_str(value, currency)
+    return shown
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -84,9 +116,11 @@ class EventSerializer(serializers.ModelSerializer):
         return bool(request and roles.is_dispute_team(request.user))
 
     def get_payload(self, event) -> dict:
+        # event.dispute is the dispute it was prefetched from (disputes.api.dispute_detail): no query.
+        payload = _money_payload(event.payload, event.dispute.order.currency)
         if self._for_team():
-            return event.payload
-        return {key: value for key, value in event.payload.items() if key not in STAFF_PAYLOAD_KEYS}
+            return payload
+        return {key: value for key, value in payload.items() if key not in STAFF_PAYLOAD_KEYS}
 
     def get_actor(self, event) -> str | None:
         if event.actor_id is None:
@@ -100,6 +134,7 @@ class EventSerializer(serializers.ModelSerializer):
 class DisputeListSerializer(serializers.ModelSerializer):
     order = serializers.CharField(source="order.number")
     awaiting = serializers.SerializerMethodField()
+    refund_amount = MoneyField(currency_source="order.currency")
     currency = serializers.CharField(source="order.currency")
 
     class Meta:
@@ -122,12 +157,21 @@ class DisputeSerializer(DisputeListSerializer):
     ruling = serializers.SerializerMethodField()
     money = serializers.SerializerMethodField()
     needs_person = serializers.SerializerMethodField()
+    items = serializers.SerializerMethodField(help_text="The order items and quantities the dispute covers.")
+    from_request = serializers.SerializerMethodField(
+        help_text="The return or exchange request this dispute was opened from, or null."
+    )
+    policy = serializers.SerializerMethodField(help_text="What the store's return policy means for this dispute.")
 
     class Meta(DisputeListSerializer.Meta):
         fields = [
             *DisputeListSerializer.Meta.fields,
             "item_received",
             "description",
+            "why_unresolved",
+            "items",
+            "from_request",
+            "policy",
             "request",
             "proposals",
             "evidence",
@@ -141,14 +185,77 @@ class DisputeSerializer(DisputeListSerializer):
             "needs_person",
         ]
 
-    def get_request(self, dispute) -> dict:
-        # The buyer's request as opened, in the fields they sent to open it.
-        return DisputeOpenSerializer(dispute).data
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "item": {"type": "integer"},
+                    "title": {"type": "string"},
+                    "quantity": {"type": "integer"},
+                },
+            },
+        }
+    )
+    def get_items(self, dispute) -> list[dict]:
+        return [
+            {"item": claim.order_item_id, "title": claim.order_item.title, "quantity": claim.quantity}
+            for claim in dispute.claim_items.all()
+        ]
 
+    @extend_schema_field({"type": "object", "nullable": True})
+    def get_from_request(self, dispute) -> dict | None:
+        request = getattr(dispute, "from_request", None)
+        if request is None:
+            return None
+        return {"id": request.pk, "kind": request.kind, "reason": request.reason, "outcome": request.outcome}
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "covers_return": {"type": "boolean"},
+                "refund_without_return": {"type": "boolean"},
+                "return_postage_payer": {"type": "string", "enum": ["buyer", "seller"]},
+                "postage_cap": {"type": "string"},
+                "return_period_ends": {"type": "string", "format": "date-time", "nullable": True},
+                "words": {"type": "string"},
+            },
+        }
+    )
+    def get_policy(self, dispute) -> dict:
+        found = dispute_terms(dispute)
+        found["postage_cap"] = money_str(found["postage_cap"], dispute.order.currency)
+        ends = found["return_period_ends"]
+        found["return_period_ends"] = ends.isoformat() if ends else None
+        found["words"] = dispute_words(dispute)
+        return found
+
+    def get_request(self, dispute) -> dict:
+        # The buyer's request as opened, in the fields they sent to open it; the amount as every
+        # amount is written (the input field would give it the columns' three decimals).
+        request = dict(DisputeOpenSerializer(dispute).data)
+        request["refund_amount"] = money_str(dispute.refund_amount, dispute.order.currency)
+        return request
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "paid": {"type": "string", "format": "decimal", "example": "80.00"},
+                "refunded": {"type": "string", "format": "decimal", "example": "30.00"},
+                "left": {"type": "string", "format": "decimal", "example": "50.00"},
+                "currency": {"type": "string", "example": "USD"},
+            },
+        }
+    )
     def get_money(self, dispute) -> dict:
-        """What the buyer paid, what was refunded on the order so far, and what is left to ask for."""
+        """What the buyer paid, what was refunded on the order so far, and what is left to ask for,
+        each in the currency's minor unit."""
         position = refund_position(dispute)
-        return {key: str(value) for key, value in position.items()}
+        currency = position["currency"]
+        return {key: value if key == "currency" else money_str(value, currency) for key, value in position.items()}
 
     def get_needs_person(self, dispute) -> dict | None:
         if dispute.set_aside_at is None:
@@ -163,13 +270,15 @@ class DisputeSerializer(DisputeListSerializer):
     def get_resolution(self, dispute) -> dict | None:
         if not dispute.outcome:
             return None
+        currency, amount = dispute.order.currency, dispute.resolved_refund_amount
+        refunded = sum((r.amount for r in dispute.refunds.all()), Decimal(0))
         return {
             "outcome": dispute.outcome,
-            "refund_amount": str(dispute.resolved_refund_amount),
-            "currency": dispute.order.currency,
+            "refund_amount": None if amount is None else money_str(amount, currency),
+            "currency": currency,
             "cause": dispute.cause,
             "resolved_at": dispute.resolved_at,
-            "refunded": str(sum((r.amount for r in dispute.refunds.all()), Decimal("0.00"))),
+            "refunded": money_str(refunded, currency),
         }
 
     def get_return_shipment(self, dispute) -> dict | None:

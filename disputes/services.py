@@ -11,16 +11,18 @@ from django.utils.translation import gettext as _
 from accounts import roles
 from accounts.models import User
 from core.errors import RuleViolation
+from core.money import format_money, money_str, parse_amount
+from disputes.claims import TRIES_PER_ITEM, Pick, claim_refusal, picks_amount, picks_from, picks_payload, picks_rows
 from disputes.engine import dispute_start, dispute_transition
 from disputes.models import (
     CONDITION_REASONS,
+    ClaimItem,
     Dispute,
     Evidence,
     Party,
     Proposal,
     Reason,
     RefundType,
-    State,
 )
 from disputes.payments import refunded_so_far
 from disputes.terms import refuse_impossible_return
@@ -46,11 +48,6 @@ def party_of(user: User, dispute: Dispute) -> Party:
     raise RuleViolation("forbidden", _("You are not a party to this dispute."), status=403)
 
 
-# A cancelled dispute, or one that paid a refund, uses up one of this many tries per order: the
-# third is refused (`reopen_limit`), so a dispute cancelled once can be reopened once.
-OPEN_TRIES_PER_ORDER = 2
-
-
 def refuse_unless_buyer(user: User, order: Order) -> None:
     """Only the order's buyer opens a dispute. Whoever may see the order but is not its buyer (its
     seller, a team member, the platform) is told so: 409 invalid_state, the answer for an action the
@@ -65,8 +62,14 @@ def refuse_unless_buyer(user: User, order: Order) -> None:
     raise RuleViolation("invalid_state", _("Only the buyer of this order can open a dispute."))
 
 
-def open_refusal(order: Order, *, now=None) -> RuleViolation | None:
-    """Why the buyer cannot open a dispute on this order now, or None when they can."""
+# A cancelled claim, or one that paid a refund, uses up one of this many tries per item (the pages
+# count them over the whole order when no items are named).
+OPEN_TRIES_PER_ORDER = TRIES_PER_ITEM
+
+
+def open_refusal(order: Order, *, now=None, picks: list[Pick] | None = None) -> RuleViolation | None:
+    """Why the buyer cannot open a dispute over these items of the order now (all of them when
+    none are named), or None when they can. The window is the order's; the claims are per item."""
     now = now or timezone.now()
     window = order.dispute_window(now)
     if window.state == WindowState.NOT_YET_OPEN:
@@ -78,17 +81,14 @@ def open_refusal(order: Order, *, now=None) -> RuleViolation | None:
             "window_closed",
             _("The window to open a dispute closed on %(date)s.") % {"date": _when(window.closes_at)},
         )
-    disputes = list(order.disputes.all())
-    live = next((d for d in disputes if d.is_live), None)
-    if live is not None:
-        return RuleViolation("dispute_exists", _("This order already has an open dispute (#%(id)s).") % {"id": live.pk})
-    if any(d.state == State.RESOLVED for d in disputes):
-        return RuleViolation("dispute_exists", _("This order's dispute was already resolved."))
-    # A cancelled dispute, or one that paid a refund, uses up one of the tries per order.
-    used = sum(1 for d in disputes if d.state == State.CANCELLED or d.refunded_amount > 0)
-    if used >= OPEN_TRIES_PER_ORDER:
-        return RuleViolation("reopen_limit", _("A cancelled dispute can be reopened only once."))
-    return None
+    if picks is None:
+        picks = picks_from(order, None)
+    return claim_refusal(order, picks, code="dispute_exists")
+
+
+def free_items(order: Order) -> list[Pick]:
+    """The items a new claim may still cover (none live in another claim, none settled)."""
+    return [pick for pick in picks_from(order, None) if claim_refusal(order, [pick], code="dispute_exists") is None]
 
 
 def dispute_open_refusals(
@@ -100,6 +100,7 @@ def dispute_open_refusals(
     refund_amount: Decimal | None = None,
     return_item: bool = False,
     uploads: list | None = None,
+    items: list[dict] | None = None,
 ) -> list[RuleViolation]:
     """Every reason the request as filled in cannot open a dispute, all at once (a page shows them
     together): the rules `dispute_open` applies before it locks the order."""
@@ -109,27 +110,47 @@ def dispute_open_refusals(
     if refund_type == RefundType.PARTIAL and (refund_amount is None or refund_amount <= 0):
         refusals.append(RuleViolation("invalid_amount", _("Give the amount of the partial refund."), status=400))
     elif refund_type == RefundType.PARTIAL:
-        left = order.total - refunded_so_far(order)
-        if Decimal(refund_amount).quantize(Decimal("0.01")) > left:
-            refusals.append(
-                RuleViolation(
-                    "invalid_amount",
-                    _("A partial refund must be more than 0 and at most the %(left)s %(cur)s left to refund.")
-                    % {"left": left, "cur": order.currency},
-                    status=400,
-                )
-            )
+        try:
+            amount = parse_amount(refund_amount, order.currency)
+            picks = picks_from(order, items)
+        except RuleViolation as refusal:
+            refusals.append(refusal)
+        else:
+            left = claimable(order, picks)
+            if amount > left:
+                refusals.append(too_much(order, left))
     if reason == Reason.NOT_RECEIVED and item_received:
         refusals.append(RuleViolation("invalid", _("'Not received' cannot go with an item you received."), status=400))
     try:
         refuse_impossible_return(reason=reason, item_received=item_received, return_item=return_item)
     except RuleViolation as refusal:
         refusals.append(refusal)
+    if refund_type != RefundType.PARTIAL:
+        try:
+            picks_from(order, items)
+        except RuleViolation as refusal:
+            refusals.append(refusal)
     if item_received and reason in CONDITION_REASONS and not uploads:
         refusals.append(
             RuleViolation("photos_required", _("Add at least one photo that shows the problem."), status=400)
         )
     return refusals
+
+
+def claimable(order: Order, picks: list[Pick]) -> Decimal:
+    """The most a claim over these items may ask: what they are worth, and never more than is left
+    to refund on the order."""
+    return min(picks_amount(order, picks), order.total - refunded_so_far(order))
+
+
+def too_much(order: Order, left: Decimal) -> RuleViolation:
+    return RuleViolation(
+        "invalid_amount",
+        _("A partial refund must be more than 0 and at most the %(left)s left to refund for these items.")
+        % {"left": format_money(left, order.currency)},
+        status=400,
+        fields={"refund_amount": [_("At most %(left)s.") % {"left": format_money(left, order.currency)}]},
+    )
 
 
 def dispute_open(
@@ -142,11 +163,14 @@ def dispute_open(
     refund_amount: Decimal | None = None,
     return_item: bool = False,
     description: str,
+    why_unresolved: str = "",
     uploads: list | None = None,
+    items: list[dict] | None = None,
 ) -> Dispute:
-    """Open a dispute: only the buyer, only inside the window, one live dispute per order, a
-    cancelled one reopened at most once. Photos are required when the item arrived and the reason
-    is about its condition."""
+    """Open a dispute over some or all of the order's items: only the buyer, only inside the
+    window, each item in at most one live claim, a cancelled claim reopened at most once per item.
+    "Full" asks for what the items are worth (see disputes.claims). Photos are required when the
+    item arrived and the reason is about its condition."""
     uploads = uploads or []
     refuse_unless_buyer(buyer, order)
     refusals = dispute_open_refusals(
@@ -157,6 +181,7 @@ def dispute_open(
         refund_amount=refund_amount,
         return_item=return_item,
         uploads=uploads,
+        items=items,
     )
     if refusals:
         raise refusals[0]
@@ -167,28 +192,29 @@ def dispute_open(
     try:
         with transaction.atomic():
             locked = Order.objects.select_for_update().select_related("carrier", "store", "buyer").get(pk=order.pk)
-            refusal = open_refusal(locked, now=now)
+            picks = picks_from(locked, items)
+            refusal = open_refusal(locked, now=now, picks=picks)
             if refusal is not None:
+                audit_log.info("order=%s refused action=open_dispute code=%s", locked.number, refusal.code)
                 raise refusal
             # After a refund, a request asks at most for what is left, and "full" means all of it.
-            left = locked.total - refunded_so_far(locked)
+            left = claimable(locked, picks)
+            if left <= 0:
+                raise RuleViolation("invalid_state", _("Everything paid for this order was already refunded."))
             if refund_type == RefundType.FULL:
                 amount = left
             else:
-                amount = Decimal(refund_amount).quantize(Decimal("0.01"))
+                amount = parse_amount(refund_amount, locked.currency)
                 if amount > left:
-                    raise RuleViolation(
-                        "invalid_amount",
-                        _("A partial refund must be more than 0 and at most the %(left)s %(cur)s left to refund.")
-                        % {"left": left, "cur": locked.currency},
-                        status=400,
-                    )
+                    raise too_much(locked, left)
             dispute = Dispute(
                 order=locked,
                 opened_by=buyer,
                 reason=reason,
                 item_received=item_received,
                 description=description.strip(),
+                why_unresolved=(why_unresolved or "").strip(),
+                items_worth=picks_amount(locked, picks),
                 refund_type=refund_type,
                 refund_amount=amount,
                 return_item=return_item,
@@ -198,8 +224,14 @@ def dispute_open(
                 dispute,
                 actor=buyer,
                 now=now,
-                payload={"reason": reason, "refund_amount": str(amount), "return_item": return_item},
+                payload={
+                    "reason": reason,
+                    "refund_amount": money_str(amount, locked.currency),
+                    "return_item": return_item,
+                    "items": picks_payload(picks),
+                },
             )
+            ClaimItem.objects.bulk_create(picks_rows(picks, dispute=dispute))
             Proposal.objects.create(
                 dispute=dispute,
                 party=Party.BUYER,
@@ -216,8 +248,9 @@ def dispute_open(
                 Photo.objects.bulk_create(rows)
     except IntegrityError:
         delete_photo_files(rows)
-        # Two opens raced; the database's one-live-dispute constraint let only one through.
-        raise RuleViolation("dispute_exists", _("This order already has an open dispute.")) from None
+        # Two opens raced; the database's one-live-claim-per-item constraint let only one through.
+        detail = _("One of these items is already in an open dispute or request.")
+        raise RuleViolation("dispute_exists", detail) from None
     except BaseException:
         delete_photo_files(rows)
         raise

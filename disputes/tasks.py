@@ -25,6 +25,7 @@ def route_disputes(dispute_ids: list[int]) -> int:
 def run_all_sweeps(now=None) -> dict[str, int]:
     from accounts.throttle import forget_old_failures
     from disputes.order_clocks import sweep_completions, sweep_window_notices
+    from disputes.requests import sweep_requests
     from disputes.review import sweep_evidence_requests
     from disputes.sweeps import sweep_clocks, sweep_reminders, sweep_routing
     from messaging.photos import pending_uploads_expire
@@ -32,6 +33,7 @@ def run_all_sweeps(now=None) -> dict[str, int]:
 
     counts = {
         "clocks": sweep_clocks(now=now),
+        "request_clocks": sweep_requests(now=now),
         "routing": sweep_routing(),
         "reminders": sweep_reminders(now=now),
         "evidence_requests_expired": sweep_evidence_requests(now=now),

@@ -7,21 +7,25 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from core.errors import RuleViolation
-from disputes.models import Dispute, Outcome, Party, Proposal, Reason, State
+from core.money import format_money, parse_amount
+from disputes.models import Dispute, Outcome, Party, Proposal, Reason, Refund, State
 from disputes.payments import refund_issue, refunded_so_far
+from disputes.policy import postage_payer, postage_refunded
 
 if TYPE_CHECKING:
     from accounts.models import User
     from disputes.writes import Writes
 
-ZERO = Decimal("0.00")
+ZERO = Decimal("0")
 
 
-def money(amount) -> Decimal:
-    return Decimal(amount).quantize(Decimal("0.01"))
+def money(amount, currency: str) -> Decimal:
+    """An amount given by a person, held to the currency's minor unit (more decimals are refused)."""
+    return parse_amount(amount, currency)
 
 
 # --- returns -------------------------------------------------------------------------------------
@@ -71,23 +75,38 @@ def latest(dispute: Dispute, party: Party) -> Proposal | None:
     return buyer_request(dispute) if party == Party.BUYER else standing_offer(dispute)
 
 
+def worth(dispute: Dispute) -> Decimal:
+    """What the dispute's items are worth (disputes.claims): the order's total when it names them all."""
+    return dispute.order.total if dispute.items_worth is None else dispute.items_worth
+
+
+def cap(dispute: Dispute, *, already: Decimal | None = None) -> Decimal:
+    """The most the buyer can get from this dispute in all: what its items are worth, and never
+    more than the order has left to refund (`already`: refunded on the order so far) plus what this
+    dispute has refunded itself."""
+    already = refunded_so_far(dispute.order) if already is None else already
+    return min(worth(dispute), dispute.refunded_amount + dispute.order.total - already)
+
+
 def refundable(dispute: Dispute) -> Decimal:
-    """What is left to refund on the dispute's order (what was paid less every refund so far)."""
-    return dispute.order.total - refunded_so_far(dispute.order)
+    """What is left to refund for this dispute's items."""
+    return cap(dispute) - dispute.refunded_amount
 
 
 def check_amount(dispute: Dispute, amount) -> Decimal:
-    """A request or counter-offer asks at most for what is left to refund."""
+    """A request or counter-offer asks at most for what is left to refund for the dispute's items."""
     if amount is None or amount == "":
         raise RuleViolation("invalid", _("Give a refund amount."), status=400)
-    amount = money(amount)
+    currency = dispute.order.currency
+    amount = money(amount, currency)
     left = refundable(dispute)
     if amount <= 0 or amount > left:
         raise RuleViolation(
             "invalid_amount",
-            _("The refund must be more than 0 and at most the %(left)s %(cur)s left to refund.")
-            % {"left": left, "cur": dispute.order.currency},
+            _("The refund must be more than 0 and at most the %(left)s left to refund.")
+            % {"left": format_money(left, currency)},
             status=400,
+            fields={"refund_amount": [_("At most %(left)s.") % {"left": format_money(left, currency)}]},
         )
     return amount
 
@@ -110,23 +129,47 @@ def propose(
 # --- settling ------------------------------------------------------------------------------------
 
 
-def resolve(dispute: Dispute, *, amount: Decimal, cause: str, now: datetime, writes: Writes) -> State:
+def resolve(
+    dispute: Dispute, *, amount: Decimal, cause: str, now: datetime, writes: Writes, postage: Decimal = ZERO
+) -> State:
     """Close the dispute, refunding `amount` now (at most what is left to refund on the order).
     The recorded outcome and amount say what the buyer got from this dispute in all."""
     order, already = writes.refund_position(dispute)
-    amount = max(ZERO, min(amount, order.total - already))
+    most = cap(dispute, already=already)
+    amount = max(ZERO, min(amount, most - dispute.refunded_amount, order.total - already))
     dispute.resolution_number += 1
-    refund_issue(dispute=dispute, amount=amount, cause=cause, order=order, already=already, writes=writes)
+    postage = postage if amount > 0 or postage > 0 else ZERO
+    refund_issue(dispute=dispute, amount=amount + postage, cause=cause, order=order, already=already, writes=writes,
+                 postage=postage)  # fmt: skip
     dispute.resolved_refund_amount = dispute.refunded_amount
     dispute.cause = cause
     dispute.resolved_at = now
     if dispute.refunded_amount <= 0:
         dispute.outcome = Outcome.NO_REFUND
-    elif already + amount >= order.total:
+    elif already + amount >= order.total or dispute.refunded_amount >= most:
         dispute.outcome = Outcome.FULL_REFUND
     else:
         dispute.outcome = Outcome.PARTIAL_REFUND
     return State.RESOLVED
+
+
+def return_postage(dispute: Dispute) -> Decimal:
+    """The return postage refunded with the item: what the buyer paid, when the store's policy has the
+    seller pay it for this reason, up to the cap (disputes.policy)."""
+    return postage_refunded(dispute.order, payer=postage_payer(dispute.order, dispute.reason),
+                            postage=dispute.return_postage)  # fmt: skip
+
+
+def postage_due(dispute: Dispute) -> Decimal:
+    """The return postage still to refund with this dispute: owed once the item went back (capped,
+    when the seller pays it), less what an earlier resolution already paid."""
+    if dispute.return_shipped_at is None or not dispute.return_postage:
+        return ZERO
+    owed = return_postage(dispute)
+    if owed <= 0 or dispute.pk is None:
+        return owed
+    paid = Refund.objects.filter(dispute=dispute).aggregate(paid=Sum("postage"))["paid"] or ZERO
+    return max(ZERO, owed - paid)
 
 
 def agree(dispute: Dispute, *, amount: Decimal, return_item: bool, cause: str, now: datetime, writes: Writes) -> State:
@@ -139,23 +182,32 @@ def agree(dispute: Dispute, *, amount: Decimal, return_item: bool, cause: str, n
 
 
 def ruling_target(dispute: Dispute, *, outcome, refund_amount) -> tuple[Decimal, bool]:
-    """What a ruling gives the buyer in total for the order, and whether the item goes back first.
-    A ruling's amount is the buyer's total: at least what was already refunded (it never takes
-    money back), at most what was paid. Only the difference is paid."""
+    """What a ruling gives the buyer in total from this dispute, and whether the item goes back
+    first. A ruling's amount is the buyer's total: at least what the dispute already refunded (it
+    never takes money back), at most what its items are worth (`cap`). Only the difference is paid."""
     order = dispute.order
-    total, already = order.total, refunded_so_far(order)
+    total, already = cap(dispute), dispute.refunded_amount
 
     def within(amount) -> Decimal:
-        amount = money(amount)
+        amount = money(amount, order.currency)
         if amount < already or amount > total or amount <= 0:
             raise RuleViolation(
                 "invalid_amount",
                 _(
-                    "A ruling's amount is what the buyer gets in all: between the %(already)s %(cur)s already "
-                    "refunded and the %(total)s %(cur)s paid."
+                    "A ruling's amount is what the buyer gets in all from this dispute: between the %(already)s "
+                    "already refunded and the %(total)s its items are worth."
                 )
-                % {"already": already, "total": total, "cur": order.currency},
+                % {"already": format_money(already, order.currency), "total": format_money(total, order.currency)},
                 status=400,
+                fields={
+                    "refund_amount": [
+                        _("Between %(already)s and %(total)s.")
+                        % {
+                            "already": format_money(already, order.currency),
+                            "total": format_money(total, order.currency),
+                        }
+                    ]
+                },
             )
         return amount
 

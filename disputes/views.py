@@ -23,6 +23,7 @@ from disputes.services import (
     dispute_open,
     dispute_open_refusals,
     evidence_add,
+    free_items,
     open_refusal,
     party_of,
     refuse_unless_buyer,
@@ -62,11 +63,19 @@ def dispute_open_view(request, number: str):
         refuse_unless_buyer(request.user, order)  # the order's seller, the team: 409 at every door
     except RuleViolation as not_the_buyer:
         return render(request, "disputes/open.html", {"order": order, "refusal": not_the_buyer}, status=409)
-    refusal = open_refusal(order)
+    # Per item: the page refuses only when no item is left to dispute (or the window is shut).
+    refusal = open_refusal(order, picks=free_items(order) or None)
     form = forms.DisputeOpenForm(request.POST or None, request.FILES or None, order=order)
 
     def open_page(status: int):
-        context = {"order": order, "form": form, "refusal": refusal, "answer_days": settings.SELLER_RESPONSE_DAYS}
+        context = {
+            "order": order,
+            "form": form,
+            "refusal": refusal,
+            "answer_days": settings.SELLER_RESPONSE_DAYS,
+            # Nothing said to the seller yet: suggest a message first (a suggestion; the form still sends).
+            "suggest_message": refusal is None and not thread_messages(order).exists(),
+        }
         return render(request, "disputes/open.html", context, status=status)
 
     if request.method != "POST":
@@ -85,7 +94,9 @@ def dispute_open_view(request, number: str):
             refund_amount=data.get("refund_amount"),
             return_item=data["return_item"],
             description=data["description"],
+            why_unresolved=data["why_unresolved"],
             uploads=data["images"],
+            items=data.get("items"),
         ),
         success=_("Your dispute is open. The seller has been asked to answer."),
         next_url=lambda dispute: reverse("disputes:detail", args=[dispute.pk]),
@@ -103,10 +114,13 @@ def dispute_open_view(request, number: str):
                 refund_amount=data.get("refund_amount"),
                 return_item=data["return_item"],
                 uploads=data.get("images"),
+                items=data.get("items"),
             )
         ],
         fields_by_code={
             "photos_required": "images",
+            "dispute_exists": "items",
+            "reopen_limit": "items",
             "invalid_amount": "refund_amount",
             "return_not_possible": "return_item",
         },
@@ -242,6 +256,8 @@ def dispute_act_view(request, pk: int, action: str):
     except RuleViolation:
         party = None  # the service says why
     form = _action_form(action, dispute, guide.viewer_of(party), request.POST)
+    if action == "return_shipment":
+        form = forms.ReturnShipmentForm(request.POST, request.FILES, prefix=action, dispute=dispute)
     # Irreversible: a post that has not been confirmed only shows what it would do. One the rules
     # refuse anyway goes on to the service, which says why.
     unconfirmed = action in guide.CONFIRM_ACTIONS and request.POST.get("confirmed") != "1"
@@ -250,13 +266,30 @@ def dispute_act_view(request, pk: int, action: str):
     return form_submit(
         request,
         form,
-        lambda data: dispute_act_by(user=request.user, dispute=dispute, action=action, **data),
+        (lambda data: _ship_return(request, dispute, data))
+        if action == "return_shipment"
+        else (lambda data: dispute_act_by(user=request.user, dispute=dispute, action=action, **data)),
         success=_("Done. The dispute has been updated."),
         next_url=reverse("disputes:detail", args=[dispute.pk]),
         page=lambda: _page(request, dispute, forms_with_errors={action: form}, status=400),
-        fields_by_code={"invalid_amount": "refund_amount", "return_not_possible": "return_item"},
+        fields_by_code={
+            "invalid_amount": "postage" if action == "return_shipment" else "refund_amount",
+            "return_not_possible": "return_item",
+            "photos_required": "images",
+        },
+        upload_field="images" if action == "return_shipment" else None,
         anchor=reverse("disputes:detail", args=[dispute.pk]) + "#actions",
     )
+
+
+def _ship_return(request, dispute, data: dict):
+    """The buyer's return tracking, with the postage and its receipt when the seller pays it."""
+    receipt = data.pop("images", None) or []
+    updated = dispute_act_by(user=request.user, dispute=dispute, action="return_shipment", has_receipt=bool(receipt),
+                             **data)  # fmt: skip
+    if receipt:
+        evidence_add(author=request.user, dispute=updated, note=_("Return postage receipt"), uploads=receipt)
+    return updated
 
 
 @login_required

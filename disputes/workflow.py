@@ -47,6 +47,7 @@ from disputes.guards import (
     may_appeal,
     may_cancel,
     may_review,
+    return_reported_bad,
     seller_has_answered,
     seller_has_countered,
 )
@@ -77,7 +78,7 @@ TRANSITIONS: list[Transition] = [
     Transition("open", (NEW,), Party.BUYER, (S.AWAITING_SELLER,), opens, label=_("Open a dispute")),
     Transition("accept", (S.AWAITING_SELLER,), Party.SELLER, (S.RESOLVED, S.AWAITING_RETURN), seller_accepts,
                label=_("Accept the buyer's request")),
-    Transition("reject", (S.AWAITING_SELLER,), Party.SELLER, (S.AWAITING_BUYER,), seller_rejects,
+    Transition("reject", (S.AWAITING_SELLER,), Party.SELLER, (S.AWAITING_BUYER, S.ESCALATED), seller_rejects,
                label=_("Reject the request")),
     Transition("propose", (S.AWAITING_SELLER,), Party.SELLER, (S.AWAITING_BUYER,), seller_counters,
                label=_("Make a counter-offer")),
@@ -111,6 +112,9 @@ TRANSITIONS: list[Transition] = [
     # A clock that failed set the dispute aside: the team takes it into the review queue.
     Transition("take_over", (*NEGOTIATING, S.AWAITING_RETURN, S.RETURN_IN_TRANSIT), Party.TEAM, (S.ESCALATED,),
                team_takes_over, guard=is_set_aside, label=_("Take over for review")),
+    # A return made under a request came back not as expected: the dispute it becomes goes to the team.
+    Transition("return_disputed", (S.AWAITING_SELLER,), Party.SYSTEM, (S.ESCALATED,), escalates,
+               guard=return_reported_bad),
     # Routing to the review queue.
     Transition("assign", (S.ESCALATED,), Party.SYSTEM, (S.UNDER_REVIEW,), system_assigns),
     Transition("release", (S.UNDER_REVIEW,), Party.SYSTEM, (S.ESCALATED,), releases,

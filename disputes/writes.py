@@ -27,7 +27,7 @@ from accounts.models import User
 from core.bulk import insert_rows, update_rows
 from core.queue import enqueue
 from disputes import terms
-from disputes.models import Dispute, DisputeEvent, Party, Proposal, Refund
+from disputes.models import ClaimItem, Dispute, DisputeEvent, Party, Proposal, Refund
 from disputes.notices import notify_event
 from disputes.payments import refunded_so_far
 from notifications.services import NOW, CollectingSink, Sink
@@ -67,6 +67,10 @@ class Writes:
         event.save()
         notify_event(dispute, event, writes=self)
 
+    def claims_live(self, dispute: Dispute, live: bool) -> None:
+        """The dispute's items follow it into or out of the live states."""
+        ClaimItem.objects.filter(dispute=dispute).exclude(live=live).update(live=live)
+
     def route_after_commit(self, dispute_id: int) -> None:
         from disputes.tasks import route_dispute
 
@@ -83,6 +87,7 @@ class GatheredWrites(Writes):
         self.events: list[tuple[Dispute, DisputeEvent]] = []
         self.refunds: list[Refund] = []
         self.to_route: list[int] = []
+        self.claims: dict[bool, list[int]] = {True: [], False: []}
         self.orders: dict[int, Order] = {}
         self.refunded: dict[int, Decimal] = {}
         self.latest: dict[int, dict[str, Proposal | None]] = {}
@@ -122,7 +127,11 @@ class GatheredWrites(Writes):
             order.status = locked[pk]
         self._order_status = dict(locked)
         self.refunded = dict.fromkeys(order_ids, Decimal("0.00"))
-        totals = Refund.objects.filter(order_id__in=order_ids).values("order_id").annotate(total=Sum("amount"))
+        totals = (
+            Refund.objects.filter(order_id__in=order_ids)
+            .values("order_id")
+            .annotate(total=Sum("amount") - Sum("postage"))  # postage is paid above the price
+        )
         self.refunded.update({row["order_id"]: row["total"] for row in totals})
 
     def buyer_request(self, dispute: Dispute) -> Proposal:
@@ -139,7 +148,10 @@ class GatheredWrites(Writes):
 
     def save_refund(self, refund: Refund, order: Order) -> None:
         self.refunds.append(refund)
-        self.refunded[refund.order_id] += refund.amount
+        self.refunded[refund.order_id] += refund.amount - refund.postage
+
+    def claims_live(self, dispute: Dispute, live: bool) -> None:
+        self.claims[live].append(dispute.pk)  # one UPDATE per direction on flush
 
     def save_event(self, dispute: Dispute, event: DisputeEvent) -> None:
         self.events.append((dispute, event))  # written, then notified, on flush
@@ -163,6 +175,9 @@ class GatheredWrites(Writes):
                 moved[order.status].append(pk)
         for status, order_ids in moved.items():
             Order.objects.filter(pk__in=order_ids).update(status=status, updated_at=timezone.now())
+        for live, dispute_ids in self.claims.items():
+            if dispute_ids:
+                ClaimItem.objects.filter(dispute_id__in=dispute_ids).exclude(live=live).update(live=live)
         insert_rows(Refund, self.refunds)
         # The notifications are keyed on the events' ids, so they follow the events.
         insert_rows(DisputeEvent, [event for _dispute, event in self.events])

@@ -45,7 +45,9 @@ def photo_get_for(user: User, photo_id: str) -> Photo:
     except ValueError:
         raise Http404 from None
     photo = (
-        Photo.objects.select_related("message__thread__order__store", "evidence__dispute__order__store")
+        Photo.objects.select_related(
+            "message__thread__order__store", "evidence__dispute__order__store", "evidence__request__order__store"
+        )
         .filter(pk=key)
         .first()
     )
@@ -56,7 +58,7 @@ def photo_get_for(user: User, photo_id: str) -> Photo:
     if photo.message_id:
         order = photo.message.thread.order
     elif photo.evidence_id:
-        order = photo.evidence.dispute.order
+        order = photo.evidence.order  # a dispute's, or a return request's
     else:
         order = None
     if order is not None and roles.is_party_to(user, order):

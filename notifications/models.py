@@ -44,6 +44,7 @@ class Notification(models.Model):
         ORDER_CANCELLED = "order_cancelled", _("Order cancelled and refunded")
         DISPUTE_CANCELLED = "dispute_cancelled", _("Dispute cancelled")
         EXTENSION = "extension", _("Extension of buyer protection")
+        RETURN_REQUEST = "return_request", _("Return or exchange request")
 
     # Served by the (recipient, -created_at) index below.
     recipient = models.ForeignKey(

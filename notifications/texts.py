@@ -16,9 +16,9 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.utils import dateformat, timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from core.money import format_money
 from notifications.models import Notification
 from sellers.models import ReturnReason
 
@@ -30,14 +30,16 @@ Words = tuple[str, str, str, str]  # title, what happened, what you can do, what
 
 
 def money(p: dict, key: str) -> str:
+    """An amount as the reader's language writes it, with its currency's own decimals ("$30.00",
+    "¥1,234", "KWD 1.250" in English), however many decimals it was stored with."""
     raw = p.get(key)
     if raw in (None, ""):
         return ""
+    currency = p.get("currency", "")
     try:
-        amount = number_format(Decimal(str(raw)), 2)
-    except InvalidOperation:
-        amount = str(raw)
-    return _("%(amount)s %(currency)s") % {"amount": amount, "currency": p.get("currency", "")}
+        return format_money(raw, currency)
+    except (InvalidOperation, ValueError, TypeError):
+        return _("%(amount)s %(currency)s") % {"amount": raw, "currency": currency}
 
 
 def when(p: dict, key: str = "deadline") -> str:
@@ -539,6 +541,98 @@ def extension(p: dict) -> Words:
     return title, happened, action, ""
 
 
+# --- return and exchange requests (disputes/notices.py tell_request) ------------------------------
+
+REQUEST_KINDS = {
+    "return_refund": _("a return for a refund"),
+    "exchange": _("an exchange"),
+    "refund_only": _("a refund without return"),
+}
+
+
+def return_request(p: dict) -> Words:
+    """A step of a return or exchange request made to the seller directly (no dispute)."""
+    event, role, n = p.get("event"), p.get("role"), p.get("request")
+    kind = str(REQUEST_KINDS.get(p.get("kind"), _("a return")))
+    by = when(p)
+    amount = money(p, "amount")
+    if event == "day_left":
+        title = order_title(p, _("a day left on request #%(n)s") % {"n": n})
+        happened = _("Request #%(n)s for %(kind)s is waiting for you.") % {"n": n, "kind": kind}
+        action = _("Act on the request's page by %(when)s.") % {"when": by}
+        after = _("If not, %(what)s.") % {"what": p["what_happens"]} if p.get("what_happens") else ""
+        return title, happened, action, after
+    if event == "open":
+        title = order_title(p, _("the buyer asks for %(kind)s") % {"kind": kind})
+        happened = _("The buyer asks for %(kind)s (%(reason)s), worth %(amount)s, under your return policy.") % {
+            "kind": kind,
+            "reason": reason_label(p.get("reason")),
+            "amount": amount,
+        }
+        if p.get("note"):
+            happened += " " + _("Their note: %(note)s") % {"note": quoted(p["note"])}
+        action = _("Approve it or decline it with a reason on the request's page by %(when)s.") % {"when": by}
+        return title, happened, action, _("If you do not answer, what your policy covers is approved for you.")
+    if event in ("approve", "seller_silence") and p.get("state") == "awaiting_return":
+        title = order_title(p, _("your return is approved"))
+        happened = _("Your request #%(n)s for %(kind)s is approved.") % {"n": n, "kind": kind}
+        action = _("Send the item to the return address on the request's page and enter the tracking by %(when)s.")
+        return title, happened, action % {"when": by}, _("If you do not, the request lapses and nothing is refunded.")
+    if event in ("approve", "seller_silence") and p.get("state") == "approved":
+        title = order_title(p, _("your exchange is approved"))
+        happened = _("The seller approved your exchange (request #%(n)s) and ships the replacement by %(when)s.")
+        return title, happened % {"n": n, "when": by}, "", ""
+    if event == "decline":
+        title = order_title(p, _("the seller declined your request"))
+        happened = _("The seller declined your request #%(n)s for %(kind)s. Their reason: %(reason)s") % {
+            "n": n,
+            "kind": kind,
+            "reason": quoted(p.get("note")),
+        }
+        action = _("You can turn it into a dispute from the request's page until %(when)s.") % {
+            "when": when(p, "dispute_by")
+        }
+        return title, happened, action if p.get("dispute_by") else "", ""
+    if event == "return_shipment":
+        title = order_title(p, _("the return is on its way"))
+        happened = _("The buyer shipped the item back for request #%(n)s.") % {"n": n}
+        action = _("Confirm it arrived and its condition on the request's page by %(when)s.") % {"when": by}
+        return title, happened, action, _("If you do not, the buyer is refunded.")
+    if event == "replacement_shipment":
+        title = order_title(p, _("your replacement is on its way"))
+        happened = _("The seller shipped your replacement for request #%(n)s.") % {"n": n}
+        action = _("Confirm it arrived on the request's page, or open a dispute if it is not right, by %(when)s.")
+        return title, happened, action % {"when": by}, _("If you do nothing, the exchange completes.")
+    if p.get("refunded"):
+        title = order_title(p, _("refunded under the return policy"))
+        happened = _("Request #%(n)s is complete: %(amount)s refunded to the buyer.") % {
+            "n": n,
+            "amount": money(p, "refunded"),
+        }
+        if role == "buyer":
+            happened = _("Request #%(n)s is complete: you are refunded %(amount)s.") % {
+                "n": n,
+                "amount": money(p, "refunded"),
+            }
+        return title, happened, "", ""
+    if p.get("dispute"):
+        title = order_title(p, _("the request became a dispute"))
+        happened = _("Request #%(n)s became dispute #%(d)s.") % {"n": n, "d": p.get("dispute")}
+        return title, happened, _("Follow it on the dispute's page."), ""
+    if event in ("confirm", "replacement_not_confirmed"):
+        title = order_title(p, _("the exchange is complete"))
+        return title, _("Request #%(n)s is complete: the replacement arrived.") % {"n": n}, "", ""
+    if event == "return_not_shipped":
+        title = order_title(p, _("the return lapsed"))
+        happened = _("The item was not shipped back in time for request #%(n)s, so it lapsed with no refund.")
+        return title, happened % {"n": n}, "", ""
+    if event == "cancel":
+        title = order_title(p, _("the buyer withdrew a request"))
+        return title, _("The buyer withdrew request #%(n)s.") % {"n": n}, "", ""
+    title = order_title(p, _("a return or exchange request moved on"))
+    return title, _("Request #%(n)s moved on.") % {"n": n}, "", ""
+
+
 WORDS: dict[str, Callable[[dict], Words]] = {
     K.DISPUTE_OPENED: dispute_opened,
     K.YOUR_TURN: your_turn,
@@ -556,6 +650,7 @@ WORDS: dict[str, Callable[[dict], Words]] = {
     K.ORDER_CANCELLED: order_cancelled,
     K.DISPUTE_CANCELLED: dispute_cancelled,
     K.EXTENSION: extension,
+    K.RETURN_REQUEST: return_request,
 }
 
 

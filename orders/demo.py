@@ -134,7 +134,8 @@ def _order(*, number, buyer, store, carrier, platform, placed_days_ago, shipped_
         return
     now = timezone.now().replace(second=0, microsecond=0)
     placed_at = now - timedelta(days=placed_days_ago)
-    title, price = product
+    # One product, or several: an order of two items lets a dispute cover one of them.
+    lines = product if isinstance(product, list) else [product]
     order, _ = services.order_create(
         actor=platform,
         number=number,
@@ -143,9 +144,9 @@ def _order(*, number, buyer, store, carrier, platform, placed_days_ago, shipped_
         carrier=carrier,
         placed_at=placed_at,
         ship_by=placed_at + timedelta(days=3),
-        total=price,
+        total=sum(price for _title, price in lines),
         currency="USD",
-        items=[services.ItemLine(title=title, quantity=1, unit_price=price)],
+        items=[services.ItemLine(title=title, quantity=1, unit_price=price) for title, price in lines],
     )
     if shipped_days_ago is not None:
         order = services.order_record_shipment(
@@ -262,6 +263,11 @@ JOURNEY_ORDERS = [
     ("DD-4006", "bob", CAROL, "dhl", 15, 12, 7, LAMP),  # wrong item: delivered
     ("DD-4007", "bob", DAVE, "fedex", 16, 13, 8, BAND),  # colour not as shown: delivered
     ("DD-4008", "alice", DAVE, "dhl", 14, 11, 1, EARBUDS),  # reported missing, then found: delivered
+    # Returns and exchanges asked of the seller, no dispute (disputes/demo.py REQUESTS).
+    ("DD-5001", "bob", DAVE, "dhl", 12, 8, 3, LAMP),  # changed mind: a return waiting for dave
+    ("DD-5002", "alice", DAVE, "ups", 12, 8, 3, HUB),  # an exchange dave approved: the replacement to ship
+    # Two items, a dispute over one of them (the other can still be disputed or returned).
+    ("DD-5003", "alice", CAROL, "dhl", 12, 8, 3, [EARBUDS, CASE]),
 ]
 
 # Buyers' requests for more days that wait for the seller: number, days, the buyer's reason.

@@ -1,15 +1,22 @@
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.money import DECIMAL_PLACES, MAX_DIGITS, is_currency, quantum
 from orders.window import DisputeWindow, window_bounds, window_state
 from sellers.models import Store
 
-currency_validator = RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter ISO 4217 code such as USD."))
+
+def currency_validator(value: str) -> None:
+    """A real ISO 4217 currency in use (Babel's data), not any three letters."""
+    if not is_currency(value):
+        raise ValidationError(_("Use an ISO 4217 currency code such as USD."), code="invalid_currency")
 
 
 class Carrier(models.Model):
@@ -61,8 +68,13 @@ class Order(models.Model):
         db_index=False,
         help_text=_("The shipping option chosen at checkout."),
     )
+    # Money columns hold three decimals, enough for every currency (KWD); an amount has at most its
+    # own currency's (core.money): JPY 0, USD 2, KWD 3.
     total = models.DecimalField(
-        _("total"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+        _("total"),
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        validators=[MinValueValidator(Decimal("0.001"))],
     )
     currency = models.CharField(_("currency"), max_length=3, validators=[currency_validator])
     placed_at = models.DateTimeField(_("placed at"))
@@ -92,6 +104,10 @@ class Order(models.Model):
     window_opens_at = models.DateTimeField(_("dispute window opens"), db_index=True)
     window_closes_at = models.DateTimeField(_("dispute window closes"), db_index=True)
     return_policy_snapshot = models.JSONField(_("return policy when placed"), default=dict)
+    # When the policy's return period ends: its days after delivery, or after the window opens for
+    # an order never marked delivered; null when the policy takes no returns. The order completes
+    # only once this and the dispute window are both over (kept by refresh_returns()).
+    returns_close_at = models.DateTimeField(_("return period ends"), null=True, blank=True)
     # Which window notifications have gone out (the sweeps read only the rows still to do).
     notified_window_open = models.BooleanField(default=False)
     notified_window_closing = models.BooleanField(default=False)
@@ -130,6 +146,18 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    def clean(self) -> None:
+        """The total in whole minor units of its currency: no fraction of a yen."""
+        super().clean()
+        if (
+            self.total is not None
+            and is_currency(self.currency)
+            and self.total != self.total.quantize(quantum(self.currency))
+        ):
+            raise ValidationError(
+                {"total": _("The total has more decimals than %(currency)s has.") % {"currency": self.currency}}
+            )
+
     def refresh_window(self, now=None) -> None:
         """Work out the window from the order's facts. Once the window has opened it only grows: a
         late shipment never moves its opening later, and nothing moves its closing earlier."""
@@ -147,6 +175,15 @@ class Order(models.Model):
             opens_at = min(opens_at, self.window_opens_at)
             closes_at = max(closes_at, self.window_closes_at)
         self.window_opens_at, self.window_closes_at = opens_at, closes_at
+        self.refresh_returns()
+
+    def refresh_returns(self) -> None:
+        policy = self.return_policy_snapshot or {}
+        starts = self.delivered_at or self.window_opens_at
+        if not policy.get("accepts_returns") or not policy.get("return_days") or starts is None:
+            self.returns_close_at = None
+        else:
+            self.returns_close_at = starts + timedelta(days=int(policy["return_days"]))
 
     def dispute_window(self, now=None) -> DisputeWindow:
         """The window as stored: the one source of truth for request-time checks, sweeps, list
@@ -159,7 +196,7 @@ class OrderItem(models.Model):
     title = models.CharField(_("title"), max_length=200)
     quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(
-        _("unit price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)]
+        _("unit price"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, validators=[MinValueValidator(0)]
     )
 
     class Meta:

@@ -20,6 +20,23 @@ def order_annotation_add(annotate: Callable[[QuerySet[Order]], QuerySet[Order]])
         _annotations.append(annotate)
 
 
+# What the apps above say about one order's claims (disputes and return requests), for its detail:
+# {"dispute": the latest live dispute's id or None, "disputes": [...], "requests": [...]}.
+_claims_readers: list[Callable[[Order], dict]] = []
+
+
+def order_claims_reader_add(read: Callable[[Order], dict]) -> None:
+    if read not in _claims_readers:
+        _claims_readers.append(read)
+
+
+def order_claims(order: Order) -> dict:
+    found: dict = {}
+    for read in _claims_readers:
+        found.update(read(order))
+    return found
+
+
 def orders_annotated(orders: QuerySet[Order]) -> QuerySet[Order]:
     for annotate in _annotations:
         orders = annotate(orders)

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -6,7 +7,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from core.errors import RuleViolation
+from core.money import DECIMAL_PLACES, MAX_DIGITS, MoneyField, is_currency, parse_amount
 from orders.models import Carrier, Order, OrderItem
+from orders.selectors import order_claims
 from orders.services import ItemLine
 from sellers.models import Store
 from sellers.serializers import ReturnPolicySerializer
@@ -30,10 +34,37 @@ class CarrierField(serializers.SlugRelatedField):
         super().__init__(slug_field="code", queryset=Carrier.objects.filter(is_active=True), **kwargs)
 
 
+class AmountField(serializers.DecimalField):
+    """A decimal written out in digits: "1e3" and "NaN" are refused like any other non-amount."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def amount_in(**kwargs) -> serializers.DecimalField:
+    """An amount sent in: up to the columns' three decimals here; the rule that takes it then holds it
+    to the order's currency's own minor unit (core.money.parse_amount): "1234" JPY, "12.50" USD,
+    "1.250" KWD."""
+    return AmountField(
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        help_text=_(
+            'A decimal string in the order\'s currency, in its own minor unit: "1234" JPY, "12.50" USD, '
+            '"1.250" KWD; more decimals than the currency has are refused.'
+        ),
+        error_messages={
+            "max_decimal_places": _("Give at most the currency's own decimals: none for JPY, 2 for USD, 3 for KWD."),
+        },
+        **kwargs,
+    )
+
+
 class ItemInSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     quantity = serializers.IntegerField(min_value=1, max_value=100_000)
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+    unit_price = amount_in(min_value=Decimal("0"))
 
 
 class OrderCreateSerializer(serializers.Serializer):
@@ -43,11 +74,16 @@ class OrderCreateSerializer(serializers.Serializer):
     carrier = CarrierField()
     placed_at = serializers.DateTimeField()
     ship_by = serializers.DateTimeField()
-    total = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-    currency = serializers.RegexField(
-        r"^[A-Z]{3}$", error_messages={"invalid": _("Use a three-letter code such as USD.")}
+    total = amount_in(min_value=Decimal("0.001"))
+    currency = serializers.CharField(
+        min_length=3, max_length=3, help_text=_("An ISO 4217 currency code in upper case, such as USD, JPY or KWD.")
     )
     items = ItemInSerializer(many=True, allow_empty=False, max_length=500)
+
+    def validate_currency(self, value: str) -> str:
+        if not is_currency(value):
+            raise serializers.ValidationError(_("Use an ISO 4217 currency code such as USD."))
+        return value
 
     def validate_buyer(self, value: str):
         try:
@@ -70,6 +106,23 @@ class OrderCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError({"ship_by": [_("ship_by cannot be before placed_at.")]})
         if attrs["buyer"].pk == attrs["seller"].owner_id:
             raise serializers.ValidationError({"buyer": [_("A store owner cannot buy from their own store.")]})
+        currency = attrs["currency"]
+        errors: dict = {}
+        try:
+            attrs["total"] = parse_amount(attrs["total"], currency, field="total")
+        except RuleViolation as refusal:
+            errors["total"] = [refusal.detail]
+        item_errors: list[dict] = []
+        for item in attrs["items"]:
+            try:
+                item["unit_price"] = parse_amount(item["unit_price"], currency, field="unit_price")
+                item_errors.append({})
+            except RuleViolation as refusal:
+                item_errors.append({"unit_price": [refusal.detail]})
+        if any(item_errors):
+            errors["items"] = item_errors
+        if errors:
+            raise serializers.ValidationError(errors)
         attrs["items"] = [ItemLine(**item) for item in attrs["items"]]
         return attrs
 
@@ -98,9 +151,11 @@ class ExtensionDeclineSerializer(serializers.Serializer):
 
 
 class ItemSerializer(serializers.ModelSerializer):
+    unit_price = MoneyField(currency_source="order.currency")
+
     class Meta:
         model = OrderItem
-        fields = ["title", "quantity", "unit_price"]
+        fields = ["id", "title", "quantity", "unit_price"]
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -109,10 +164,13 @@ class OrderSerializer(serializers.ModelSerializer):
     store = serializers.SerializerMethodField()
     carrier = serializers.CharField(source="carrier.code", help_text="The carrier code chosen at checkout.")
     carrier_detail = CarrierSerializer(source="carrier")
+    total = MoneyField(currency_source="currency")
     items = ItemSerializer(many=True)
     shipment_carrier = serializers.SlugRelatedField(slug_field="code", read_only=True)
     return_policy = ReturnPolicySerializer(source="return_policy_snapshot")
-    dispute = serializers.SerializerMethodField()
+    dispute = serializers.SerializerMethodField(help_text="The latest live dispute's id, or null.")
+    disputes = serializers.SerializerMethodField()
+    requests = serializers.SerializerMethodField(help_text="Return and exchange requests made to the seller.")
     dispute_window = serializers.SerializerMethodField()
     extension_requests = serializers.SerializerMethodField()
 
@@ -139,15 +197,29 @@ class OrderSerializer(serializers.ModelSerializer):
             "extension_requests",
             "return_policy",
             "dispute",
+            "disputes",
+            "requests",
             "dispute_window",
         ]
 
     def get_store(self, order) -> dict:
         return {"slug": order.store.slug, "name": order.store.name, "owner": order.store.owner.username}
 
+    def _claims(self, order) -> dict:
+        if not hasattr(order, "_claims"):
+            order._claims = order_claims(order)
+        return order._claims
+
     def get_dispute(self, order) -> int | None:
-        dispute_id = getattr(order, "live_dispute_id", None)
-        return dispute_id
+        if "dispute" in self._claims(order):
+            return self._claims(order)["dispute"]
+        return getattr(order, "live_dispute_id", None)
+
+    def get_disputes(self, order) -> list[dict]:
+        return self._claims(order).get("disputes", [])
+
+    def get_requests(self, order) -> list[dict]:
+        return self._claims(order).get("requests", [])
 
     def get_dispute_window(self, order) -> dict:
         window = order.dispute_window(self.context.get("now") or timezone.now())
@@ -172,6 +244,8 @@ class OrderSerializer(serializers.ModelSerializer):
 # the same order: a field added to OrderSerializer shows in the list too unless it is named here.
 DETAIL_ONLY_FIELDS = {
     "items",
+    "disputes",
+    "requests",
     "shipment_carrier",
     "tracking_number",
     "extension_days",
@@ -183,3 +257,6 @@ DETAIL_ONLY_FIELDS = {
 class OrderListSerializer(OrderSerializer):
     class Meta(OrderSerializer.Meta):
         fields = [name for name in OrderSerializer.Meta.fields if name not in DETAIL_ONLY_FIELDS]
+
+    def get_dispute(self, order) -> int | None:
+        return getattr(order, "open_dispute_id", None)  # annotated for every order read (no query per row)

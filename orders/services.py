@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts import roles
 from accounts.models import User
 from core.errors import RuleViolation
+from core.money import is_currency, minor_digits, money_str, parse_amount
 from orders.models import Carrier, ExtensionRequest, Order, OrderEvent, OrderItem, OrderStatus
 from sellers.models import Store
 from sellers.services import store_policy
@@ -42,6 +43,14 @@ def _utc(moment: datetime) -> str:
 
 def _fingerprint(**facts) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _fingerprint_amount(amount: Decimal, currency: str) -> str:
+    """An amount as the fingerprint writes it: with two decimals, or the currency's own when it has
+    more (KWD). Two, not the currency's own, for the rest: orders fingerprinted before amounts were
+    held to their currency's minor unit wrote every amount with two ("1234.00" JPY), and a retry of
+    one of them must still be recognised as the same order."""
+    return format(amount.quantize(Decimal(1).scaleb(-max(2, minor_digits(currency)))), "f")
 
 
 # Called with (order, event) for each order event, in its transaction: who hears about it is
@@ -87,6 +96,12 @@ def order_create(
     """
     if ship_by < placed_at:
         raise RuleViolation("invalid", _("ship_by cannot be before placed_at."), status=400)
+    if not is_currency(currency):
+        detail = _("Use an ISO 4217 currency code such as USD.")
+        raise RuleViolation("invalid", detail, status=400, fields={"currency": [detail]})
+    # Each amount in whole minor units of the currency: "1234" JPY, "12.50" USD, "1.250" KWD.
+    total = parse_amount(total, currency, field="total")
+    items = [ItemLine(i.title, i.quantity, parse_amount(i.unit_price, currency, field="unit_price")) for i in items]
     fingerprint = _fingerprint(
         number=number,
         buyer=buyer.pk,
@@ -94,9 +109,9 @@ def order_create(
         carrier=carrier.code,
         placed_at=_utc(placed_at),
         ship_by=_utc(ship_by),
-        total=str(total.quantize(Decimal("0.01"))),
+        total=_fingerprint_amount(total, currency),
         currency=currency,
-        items=[[i.title, i.quantity, str(i.unit_price.quantize(Decimal("0.01")))] for i in items],
+        items=[[i.title, i.quantity, _fingerprint_amount(i.unit_price, currency)] for i in items],
     )
     existing = Order.objects.filter(number=number).first()
     if existing is None:
@@ -119,7 +134,7 @@ def order_create(
                 OrderItem.objects.bulk_create(
                     OrderItem(order=order, title=i.title, quantity=i.quantity, unit_price=i.unit_price) for i in items
                 )
-                _event(order, "created", actor, total=str(total), currency=currency)
+                _event(order, "created", actor, total=money_str(total, currency), currency=currency)
             return order, True
         except IntegrityError:
             # A concurrent request with the same number won the race; judge against its row.
@@ -195,6 +210,7 @@ def order_record_delivery(*, actor: User, order: Order, delivered_at: datetime) 
         if delivered_at > timezone.now() + CLOCK_SKEW:
             raise RuleViolation("invalid", _("delivered_at cannot be in the future."), status=400)
         order.delivered_at = delivered_at
+        order.refresh_returns()
         if order.status == OrderStatus.SHIPPED:
             order.status = OrderStatus.DELIVERED
         order.save()

@@ -72,8 +72,10 @@ def make_order(
     shipped_at: datetime | None = None,
     total: Decimal = Decimal("40.00"),
     currency: str = "USD",
+    items: list[tuple[str, int, Decimal | str]] | None = None,
 ) -> Order:
-    """An order made through the same service the platform API uses."""
+    """An order made through the same service the platform API uses. `items`: its lines as
+    (title, quantity, unit_price); by default one Widget worth the total."""
     make_order.counter += 1
     placed_at = placed_at or datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     order, _ = services.order_create(
@@ -86,7 +88,10 @@ def make_order(
         ship_by=ship_by or placed_at + timedelta(days=3),
         total=total,
         currency=currency,
-        items=[services.ItemLine(title="Widget", quantity=1, unit_price=total)],
+        items=[
+            services.ItemLine(title=title, quantity=quantity, unit_price=Decimal(unit_price))
+            for title, quantity, unit_price in (items or [("Widget", 1, total)])
+        ],
     )
     if shipped_at is not None:
         order.shipped_at = shipped_at

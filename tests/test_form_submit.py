@@ -313,7 +313,8 @@ def test_pending_uploads_expire_after_30_minutes_with_their_files(
 def test_the_dispute_form_shows_every_error_at_once_and_keeps_the_photo(client, world, media):
     make_order(buyer=world.alice, store=world.carols, number="K-4", shipped_at=SHIPPED)
     client.force_login(world.alice)
-    body = {"item_received": "yes", "reason": "damaged", "refund_type": "partial", "return_item": "no"}
+    body = {"item_received": "yes", "reason": "damaged", "refund_type": "partial", "return_item": "no",
+            "why_unresolved": "No answer."}  # fmt: skip
     with time_machine.travel(OPEN_AT, tick=False):
         refused = client.post("/orders/K-4/dispute/new/", {**body, "images": [upload(jpeg_bytes(), "crack.jpg"),
                                                                              upload(b"GIF89a", "x.gif")]})  # fmt: skip

@@ -250,6 +250,14 @@ SPECTACULAR_SETTINGS = {
         "PayerEnum": "sellers.models.Payer",
         "PartyEnum": "disputes.models.Party",
         "ProposalPartyEnum": ["buyer", "seller"],
+        "DisputeStateEnum": "disputes.states.State",
+        "RequestStateEnum": "disputes.models.RequestState",
+        "RequestKindEnum": "disputes.models.RequestKind",
+        "RequestReasonEnum": "disputes.requests.REASONS",
+        "DisputeReasonEnum": "disputes.models.Reason",
+        "RequestOutcomeEnum": "disputes.models.RequestOutcome",
+        "DisputeOutcomeEnum": "disputes.models.Outcome",
+        "ProposalKindEnum": "disputes.models.Proposal.Kind",
     },
 }
 
@@ -381,5 +389,14 @@ EVIDENCE_REQUEST_DAYS = env.int("EVIDENCE_REQUEST_DAYS", default=3)
 RETURN_DAYS_MAX = env.int("RETURN_DAYS_MAX", default=365)
 # The buyer hears this many days before an order's dispute window closes.
 WINDOW_CLOSING_NOTICE_DAYS = env.int("WINDOW_CLOSING_NOTICE_DAYS", default=3)
+# Return and exchange requests made to the seller directly (no dispute), under the order's policy.
+# An approved exchange: the seller ships the replacement within this many days, else it becomes a dispute.
+REPLACEMENT_SHIP_DAYS = env.int("REPLACEMENT_SHIP_DAYS", default=5)
+# A replacement on its way: the buyer confirms it, or opens a dispute, within this many days of its
+# shipment plus BUYER_RESPONSE_DAYS (no carrier reports a replacement's delivery to us); else it completes.
+REPLACEMENT_DELIVERY_DAYS = env.int("REPLACEMENT_DELIVERY_DAYS", default=10)
+# Return postage the seller pays under its policy is refunded with the item, up to this share of the
+# order's total (percent). It is the one refund allowed above what the buyer paid.
+RETURN_POSTAGE_CAP_PERCENT = env.int("RETURN_POSTAGE_CAP_PERCENT", default=20)
 # A ruling refunding more than this (in the order's currency) needs a second team member's approval.
 RULING_APPROVAL_THRESHOLD = Decimal(env.str("RULING_APPROVAL_THRESHOLD", default="500.00"))

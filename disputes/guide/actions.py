@@ -1,7 +1,7 @@
 """The actions on the dispute page: their weight, a line of rules beside each, and for the
 irreversible ones, the confirmation screen's account of what will happen."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from disputes.effects import Step as WorkflowStep
+from disputes.guards import may_cancel
 from disputes.guide.status import appeal_by, money, offer_on_the_table, when
 from disputes.models import Dispute, Party, ReturnCondition, State
 from disputes.services import OPEN_TRIES_PER_ORDER
@@ -104,6 +105,27 @@ class Confirmation:
     title: str
     consequences: list[str]
     button: str
+    looked_at: list[str] = field(default_factory=list)
+    meanwhile: list[str] = field(default_factory=list)
+
+
+def _looked_at(*, returned: bool) -> list[str]:
+    """What the dispute team reads before it rules on an escalated dispute."""
+    lines = [
+        _("Both sides' messages about the order."),
+        _("The photos and evidence either side has added."),
+        _("The requests and offers made so far."),
+        _("The order and its tracking."),
+    ]
+    if returned:
+        lines.append(_("The return's tracking."))
+    return lines
+
+
+def _buyer_may_cancel_after_escalating(dispute: Dispute, now: datetime) -> bool:
+    """The buyer may still withdraw an escalated dispute until the team has ruled (the cancel guard)."""
+    step = WorkflowStep(dispute=dispute, party=Party.BUYER, actor=None, now=now)
+    return may_cancel(step) is None
 
 
 def confirmation(dispute: Dispute, action: str, viewer: str, label: str, now: datetime) -> Confirmation:
@@ -111,6 +133,8 @@ def confirmation(dispute: Dispute, action: str, viewer: str, label: str, now: da
     ruling_by = now + timedelta(days=settings.RULING_SLA_DAYS)
     offer = offer_on_the_table(dispute)
     lines: list[str] = []
+    looked_at: list[str] = []  # escalating: what the dispute team reads before it rules
+    meanwhile: list[str] = []  # escalating: what the two sides can still do until the ruling
     if action == "accept" and viewer == Party.BUYER:
         offer = standing_offer(dispute)
         amount = money(offer.refund_amount, dispute)
@@ -161,19 +185,37 @@ def confirmation(dispute: Dispute, action: str, viewer: str, label: str, now: da
             _("The team rules within %(days)s days, by %(date)s.")
             % {"days": settings.RULING_SLA_DAYS, "date": when(ruling_by)},
         ]
+        looked_at = _looked_at(returned=True)
+        meanwhile = [_("You and the buyer can still write to each other in the messages; the team reads them.")]
+        if _buyer_may_cancel_after_escalating(dispute, now):
+            meanwhile.append(
+                _(
+                    "If you come to an agreement in the messages, the buyer can still withdraw the dispute before "
+                    "the team rules."
+                )
+            )
         button = _("Yes, send the return to the dispute team")
     elif action == "escalate":
-        lines.append(_("The dispute goes to the dispute team: you and the seller can no longer settle it between you."))
+        lines.append(
+            _("The dispute goes to the dispute team: a team member rules within %(days)s days, by %(date)s.")
+            % {"days": settings.RULING_SLA_DAYS, "date": when(ruling_by)}
+        )
         if offer is not None:
             lines.append(
                 _("The seller's offer of %(amount)s can then no longer be accepted.")
                 % {"amount": money(offer.refund_amount, dispute)}
             )
-        lines += [
-            _("A team member reads both sides' evidence and messages and rules within %(days)s days, by %(date)s.")
-            % {"days": settings.RULING_SLA_DAYS, "date": when(ruling_by)},
-            _("Either side may appeal the ruling once, within %(days)s days.") % {"days": settings.APPEAL_DAYS},
+        lines.append(
+            _("Either side may appeal the ruling once, within %(days)s days.") % {"days": settings.APPEAL_DAYS}
+        )
+        looked_at = _looked_at(returned=False)
+        meanwhile = [
+            _("You and the seller can still agree between yourselves: keep writing to each other in the messages.")
         ]
+        if _buyer_may_cancel_after_escalating(dispute, now):
+            meanwhile.append(
+                _("If you come to an agreement, you can cancel the dispute yourself at any time before the team rules.")
+            )
         button = _("Yes, send it to the dispute team")
     elif action == "return_received":
         amount = money(dispute.agreed_refund_amount or 0, dispute)
@@ -215,4 +257,10 @@ def confirmation(dispute: Dispute, action: str, viewer: str, label: str, now: da
     else:
         raise ValueError(f"{action} asks no confirmation")
     lines.append(_("This cannot be undone."))
-    return Confirmation(title=_("%(action)s?") % {"action": label}, consequences=lines, button=button)
+    return Confirmation(
+        title=_("%(action)s?") % {"action": label},
+        consequences=lines,
+        button=button,
+        looked_at=looked_at,
+        meanwhile=meanwhile,
+    )

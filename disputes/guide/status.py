@@ -2,13 +2,14 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from core.money import format_money
 from disputes.models import Cause, Dispute, DisputeEvent, Outcome, Party, Proposal, State
 from disputes.states import FINAL, NEGOTIATING, WITH_TEAM
 from disputes.terms import buyer_request, standing_offer
@@ -27,12 +28,13 @@ def when(moment: datetime) -> str:
 
 
 def amount_text(amount, currency: str) -> str:
-    """An amount with its currency and two decimals ("5.00 USD"), as every page writes money."""
+    """An amount as every page writes money: for the reader's language, with its currency's own
+    decimals ("$5.00", "¥1,234", "KWD 1.250" in English; core.money.format_money). No amount is
+    shown as zero; what is not a number, as it came."""
     try:
-        value = Decimal(str(amount if amount not in (None, "") else 0))
-    except (InvalidOperation, ValueError):
+        return format_money(amount if amount not in (None, "") else 0, currency)
+    except (InvalidOperation, ValueError, TypeError):
         return f"{amount} {currency}"
-    return f"{value.quantize(Decimal('0.01'))} {currency}"
 
 
 def money(amount, dispute: Dispute) -> str:

@@ -33,7 +33,10 @@ def event_label(action: str) -> str:
 
 @register.filter
 def amount(value, currency: str) -> str:
-    """{{ amount|amount:currency }}: "5.00 USD", two decimals and the currency, as the dispute pages say money."""
+    """{{ amount|amount:currency }}: the amount in the currency's own decimals, as the reader's language
+    writes it ("$5.00", "¥1,234"); empty for no amount."""
+    if value in (None, ""):
+        return ""
     from disputes.guide import amount_text
 
     return amount_text(value, currency)

@@ -1,7 +1,8 @@
-from contextlib import suppress
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 
 from django import template
+
+from core.money import format_money
 
 register = template.Library()
 
@@ -17,12 +18,25 @@ def window_badge(order):
     return {"window": order.dispute_window()}
 
 
+def money_text(amount, currency: str) -> str:
+    """An amount as the reader's language writes it, with its currency's own decimals ("$12.50",
+    "¥1,234", "KWD 1.250" in English). No amount is shown as zero; what is not a number, as it is."""
+    try:
+        return format_money(amount if amount not in (None, "") else 0, currency)
+    except (InvalidOperation, ValueError, TypeError):
+        return f"{amount} {currency}"
+
+
 @register.inclusion_tag("includes/money.html")
 def money(amount, currency):
-    """An amount with its currency, always with two decimals ("5.00 USD")."""
-    with suppress(InvalidOperation, ValueError):
-        amount = Decimal(str(amount if amount not in (None, "") else 0)).quantize(Decimal("0.01"))
-    return {"amount": amount, "currency": currency}
+    """{% money order.total order.currency %}: the amount for the reader, in a span of class money."""
+    return {"text": money_text(amount, currency)}
+
+
+@register.filter(name="money")
+def money_filter(amount, currency: str) -> str:
+    """{{ order.total|money:order.currency }}: the same words as the tag, where a string is wanted."""
+    return money_text(amount, currency)
 
 
 @register.filter

@@ -151,7 +151,7 @@ def test_both_parties_hear_a_day_before_a_dispute_escalates_by_itself(world, clo
     shown = render(notes.get(recipient=world.alice))
     assert "goes to the dispute team within a day" in shown.title
     # In her own words and zone: both sides' amounts and the moment it escalates, Los Angeles time.
-    assert "You ask for 48.00 USD; the seller offered 52.00 USD." in shown.happened
+    assert "You ask for $48.00; the seller offered $52.00." in shown.happened
     assert "Tue 24 Mar 2026 at 05:00 (Los Angeles time)" in shown.action
     at(clock, day_before + timedelta(hours=6))
     assert notes.count() == 2  # once each

@@ -39,7 +39,7 @@ def test_the_notifications_page_lists_them_and_marks_them_read(client, world):
     client.force_login(world.carol)
     page = client.get("/notifications/").content.decode()
     # What happened, with the amount; what carol can do and by when, in her zone; what happens if not.
-    assert "Order D-1: the buyer opened a dispute asking for 80.00 USD" in page
+    assert "Order D-1: the buyer opened a dispute asking for $80.00" in page
     assert "by Sat 14 Mar 2026 at 12:00 (UTC)." in page
     assert "If you do not answer by then, the buyer&#x27;s request is granted" in page
     assert 'href="/disputes/' in page

@@ -41,13 +41,13 @@ def test_the_default_outcome_speaks_to_the_party_who_reads_it_and_neutrally_to_e
     buyer = default_outcome(waiting_on_seller, viewer="buyer")
     seller = default_outcome(waiting_on_seller, viewer="seller")
     assert buyer.startswith("If the seller does not answer by") and "your request is granted" in buyer
-    assert "you are refunded 80.00 USD" in buyer
-    assert seller.startswith("If you do not answer by") and "the buyer is refunded 80.00 USD" in seller
-    assert "the buyer's request is granted: 80.00 USD is refunded" in default_outcome(waiting_on_seller)
+    assert "you are refunded $80.00" in buyer
+    assert seller.startswith("If you do not answer by") and "the buyer is refunded $80.00" in seller
+    assert "the buyer's request is granted: $80.00 is refunded" in default_outcome(waiting_on_seller)
 
     buyer = default_outcome(waiting_on_buyer, viewer="buyer")
     seller = default_outcome(waiting_on_buyer, viewer="seller")
-    assert buyer.startswith("If you do not answer by") and "you are refunded 30.00 USD" in buyer
+    assert buyer.startswith("If you do not answer by") and "you are refunded $30.00" in buyer
     assert seller.startswith("If the buyer does not answer by") and "your offer is accepted" in seller
 
 
@@ -55,7 +55,7 @@ def test_the_default_outcome_speaks_to_the_party_who_reads_it_and_neutrally_to_e
     ("state", "buyer_words", "seller_words"),
     [
         ("awaiting_return", "If you do not submit the return's tracking by", "If the buyer does not submit"),
-        ("return_in_transit", "you are refunded 80.00 USD", "If you do not confirm the returned item by"),
+        ("return_in_transit", "you are refunded $80.00", "If you do not confirm the returned item by"),
     ],
 )
 def test_the_return_clocks_are_told_in_the_second_person_too(world, state, buyer_words, seller_words):
@@ -74,12 +74,12 @@ def test_the_buyer_reads_about_their_own_request_with_the_deadline_in_their_time
     # Opened 9 Mar 2026 12:00 UTC, answer due five days later: 05:00 in Los Angeles (daylight time).
     assert "If the seller does not answer by 14 Mar 2026, 05:00 PDT, your request is granted" in buyer
     assert "Your request" in buyer and "You asked for" in buyer
-    assert "You opened the dispute, asking for 80.00 USD." in buyer
+    assert "You opened the dispute, asking for $80.00." in buyer
     assert "the buyer's request is granted" not in buyer and "If the buyer" not in buyer
 
     assert "If you do not answer by 14 Mar 2026, 12:00 UTC, the buyer's request is granted" in seller
     assert "The buyer is waiting for your answer" in seller and "It is your turn." in seller
-    assert "The buyer opened the dispute, asking for 80.00 USD." in seller
+    assert "The buyer opened the dispute, asking for $80.00." in seller
 
     assert "If the seller does not answer by 14 Mar 2026, 12:00 UTC, the buyer's request is granted" in team
     assert "your request" not in team.lower() and "If you do not" not in team
@@ -90,8 +90,8 @@ def test_a_refund_is_told_to_the_buyer_as_theirs_and_to_the_seller_as_the_buyers
         dispute = dispute_in(world, "resolved")
         buyer = text_of(page(client, world.alice, f"/disputes/{dispute.pk}/"))
         seller = text_of(page(client, world.carol, f"/disputes/{dispute.pk}/"))
-    assert "80.00 USD refunded to you." in buyer and "You and the seller agreed." in buyer
-    assert "80.00 USD refunded to the buyer." in seller and "You and the buyer agreed." in seller
+    assert "$80.00 refunded to you." in buyer and "You and the seller agreed." in buyer
+    assert "$80.00 refunded to the buyer." in seller and "You and the buyer agreed." in seller
     assert "The seller accepted your request." in buyer and "You accepted the buyer's request." in seller
 
 
@@ -136,7 +136,7 @@ def test_the_standing_offer_sits_in_its_own_box_with_accept_this_offer(client, w
         buyer = page(client, world.alice, f"/disputes/{dispute.pk}/")
         seller = page(client, world.carol, f"/disputes/{dispute.pk}/")
     box = buyer[buyer.index('class="card offer-card"') : buyer.index("</section>", buyer.index("offer-card"))]
-    assert "The seller's offer" in box and "30.00 USD" in box and "Half?" in box
+    assert "The seller's offer" in box and "$30.00" in box and "Half?" in box
     assert f'action="/disputes/{dispute.pk}/accept/confirm/"' in box and "Accept this offer" in box
     # The seller sees it as theirs, with nothing to accept.
     box = seller[seller.index('class="card offer-card"') : seller.index("</section>", seller.index("offer-card"))]
@@ -192,7 +192,7 @@ def test_accepting_asks_first_and_posting_without_confirming_changes_nothing(cli
         dispute = dispute_in(world, "awaiting_buyer")
         screen = text_of(page(client, world.alice, f"/disputes/{dispute.pk}/accept/confirm/"))
         assert "Accept the seller's offer?" in screen
-        assert "You are refunded 30.00 USD now, and the dispute closes." in screen
+        assert "You are refunded $30.00 now, and the dispute closes." in screen
         assert "This cannot be undone." in screen and "Yes, accept the offer" in screen and "No, go back" in screen
 
         unconfirmed = client.post(f"/disputes/{dispute.pk}/accept/", {"accept-note": "Fine."})
@@ -212,7 +212,7 @@ def test_the_seller_accepting_a_return_is_told_the_return_comes_first(client, wo
         screen = text_of(page(client, world.carol, f"/disputes/{dispute.pk}/accept/confirm/"))
     assert "Accept the buyer's request?" in screen
     assert "The buyer sends the item back within 10 days. Once you confirm it arrived (you have 15 days)" in screen
-    assert "the buyer is refunded 80.00 USD" in screen
+    assert "the buyer is refunded $80.00" in screen
 
 
 def test_cancelling_states_the_one_reopen_and_then_that_there_is_none(client, world):
@@ -227,7 +227,7 @@ def test_cancelling_states_the_one_reopen_and_then_that_there_is_none(client, wo
         assert Dispute.objects.get(pk=first.pk).state == "cancelled"
 
         again = {"item_received": "no", "reason": "not_received", "refund_type": "full", "return_item": "no",
-                 "description": "Again."}  # fmt: skip
+                 "description": "Again.", "why_unresolved": "No answer."}  # fmt: skip
         client.post("/orders/D-1/dispute/new/", again)
         second = Dispute.objects.exclude(pk=first.pk).get()
         screen = text_of(page(client, world.alice, f"/disputes/{second.pk}/cancel/confirm/"))
@@ -242,8 +242,8 @@ def test_escalating_says_the_team_decides_and_the_offer_lapses(client, world):
         dispute = dispute_in(world, "awaiting_buyer")
         screen = text_of(page(client, world.alice, f"/disputes/{dispute.pk}/escalate/confirm/"))
     assert "Escalate to the dispute team?" in screen
-    assert "you and the seller can no longer settle it between you" in screen
-    assert "The seller's offer of 30.00 USD can then no longer be accepted." in screen
+    assert "You and the seller can still agree between yourselves" in screen
+    assert "The seller's offer of $30.00 can then no longer be accepted." in screen
     assert "rules within 7 days, by 16 Mar 2026, 05:00 PDT" in screen
     assert "Either side may appeal the ruling once, within 7 days." in screen
 
@@ -305,7 +305,7 @@ def test_parties_never_see_routing_assignment_handover_or_a_staff_name(client, w
             for internal in ("routed", "released", "took the dispute", "assigned", "handed over", "→"):
                 assert internal not in timeline.lower(), (party.username, internal)
             assert timeline.count("dispute team") == 2  # escalated once, ruled once: no duplicate lines
-            assert "The dispute team ruled: Partial refund, 30.00 USD in all." in timeline
+            assert "The dispute team ruled: Partial refund, $30.00 in all." in timeline
         team = text_of(page(client, world.erin, f"/disputes/{dispute.pk}/"))
     assert "frank took the dispute for review." in team and "The dispute was released to the queue." in team
 
@@ -347,7 +347,7 @@ def test_the_amount_is_asked_only_for_a_partial_refund(world):
     assert form.fields["refund_amount"].label == "Amount, for a partial refund only"
     assert form["refund_type"].value() == "full"
     data = {"item_received": "yes", "reason": "other", "refund_type": "full", "refund_amount": "12.00",
-            "return_item": "no", "description": "Scratched."}  # fmt: skip
+            "return_item": "no", "description": "Scratched.", "why_unresolved": "No answer."}  # fmt: skip
     full = DisputeOpenForm(data, order=order)
     assert full.is_valid() and full.cleaned_data["refund_amount"] is None
     partial = DisputeOpenForm({**data, "refund_type": "partial", "refund_amount": ""}, order=order)
@@ -357,7 +357,7 @@ def test_the_amount_is_asked_only_for_a_partial_refund(world):
 def test_not_received_never_sends_anything_back_and_cannot_go_with_an_item_received(world):
     order = make_order(buyer=world.alice, store=world.carols, number="F-6", shipped_at=SHIPPED)
     data = {"item_received": "no", "reason": "not_received", "refund_type": "full", "return_item": "yes",
-            "description": "Never came."}  # fmt: skip
+            "description": "Never came.", "why_unresolved": "No answer."}  # fmt: skip
     form = DisputeOpenForm(data, order=order)
     assert form.is_valid() and form.cleaned_data["return_item"] is False
     contradiction = DisputeOpenForm({**data, "item_received": "yes"}, order=order)
@@ -381,7 +381,7 @@ def test_the_list_shows_the_item_amount_and_date_and_filters_waiting_open_and_cl
 
         everything, html = shown()
         assert everything == {waiting.pk, open_.pk, closed.pk, with_team.pk}
-        assert "Widget" in html and "80.00 USD asked" in html and "opened 9 Mar 2026" in html
+        assert "Widget" in html and "$80.00 asked" in html and "opened 9 Mar 2026" in html
         assert "With the dispute team" in html and "Under review" not in html
         assert shown("?show=waiting")[0] == {waiting.pk}
         assert shown("?show=open")[0] == {waiting.pk, open_.pk, with_team.pk}
@@ -420,7 +420,7 @@ def test_confirming_the_returned_item_asks_first_and_says_what_each_condition_do
 
         screen = page(client, world.carol, f"/disputes/{dispute.pk}/return_received/confirm/")
         words = text_of(screen)
-        assert "the buyer is refunded 80.00 USD now, and the dispute closes." in words
+        assert "the buyer is refunded $80.00 now, and the dispute closes." in words
         assert "the dispute goes to the dispute team" in words
         assert "Received damaged" in words and "Received an empty parcel" in words
         assert "Yes, confirm the returned item" in words and "This cannot be undone." in words
@@ -518,18 +518,20 @@ def test_the_main_action_is_a_primary_button_and_withdrawing_stays_lighter(clien
     assert 'class="action-group action-group-destructive"' in buyer
 
 
-def test_money_has_two_decimals_and_the_amount_field_says_its_currency_and_limit(client, world):
+def test_money_has_its_currencys_decimals_and_the_amount_field_says_its_currency_and_limit(client, world):
     from disputes import guide
 
     position = {"paid": Decimal("59"), "refunded": Decimal("5"), "left": Decimal("54"), "currency": "USD"}
     line = guide.money_text(position, "buyer")
-    assert line == "You paid 59.00 USD · refunded so far 5.00 USD · left to refund 54.00 USD"
-    assert guide.amount_text(5, "EUR") == "5.00 EUR" and guide.amount_text(Decimal("7.5"), "USD") == "7.50 USD"
+    assert line == "You paid $59.00 · refunded so far $5.00 · left to refund $54.00"
+    # Each currency's own decimals, as the reader's language writes them (core.money.format_money).
+    assert guide.amount_text(5, "EUR") == "€5.00" and guide.amount_text(Decimal("7.5"), "USD") == "$7.50"
+    assert guide.amount_text(Decimal("1234.000"), "JPY") == "¥1,234"
     with time_machine.travel(OPEN_AT, tick=False):
         dispute = dispute_in(world, "awaiting_seller")
         seller = text_of(page(client, world.carol, f"/disputes/{dispute.pk}/"))
         cancel = text_of(page(client, world.alice, f"/disputes/{dispute.pk}/cancel/confirm/"))
-    assert "Refund amount (USD)" in seller and "At most 80.00 USD, what is left to refund on this order." in seller
+    assert "Refund amount (USD)" in seller and "At most $80.00, what is left to refund on this order." in seller
     assert "The buyer sends the item back first" in seller and "The item is sent back first" not in seller
     assert "The buyer and the dispute team will read this." in seller
     assert "The seller and the dispute team will read this." in cancel

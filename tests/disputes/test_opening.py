@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
-from disputes.models import Dispute
+from disputes.models import ClaimItem, Dispute
 from tests.conftest import api_as
 from tests.disputes.helpers import OPEN_AT, SHIPPED
 from tests.factories import make_order
@@ -46,7 +46,7 @@ def test_the_window_opens_on_the_dot(world, order):
     body = response.json()
     assert body["state"] == "awaiting_seller" and body["awaiting"] == "seller"
     assert body["request"]["refund_amount"] == "80.00"
-    assert "the buyer's request is granted: 80.00 USD is refunded" in body["default_outcome"]
+    assert "the buyer's request is granted: $80.00 is refunded" in body["default_outcome"]
     assert [e["action"] for e in body["events"]] == ["open"]
 
 
@@ -63,14 +63,16 @@ def test_one_live_dispute_per_order(world, order):
     assert again.status_code == 409 and again.json()["code"] == "dispute_exists"
 
 
-def test_the_database_itself_refuses_a_second_live_dispute(world, order):
+def test_the_database_itself_refuses_a_second_live_claim_on_an_item(world, order):
     open_at(world, OPEN_AT)
     first = Dispute.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
-        Dispute.objects.create(
+        second = Dispute.objects.create(
             order=order, opened_by=world.alice, reason="other", item_received=False, description="x",
             refund_type="full", refund_amount=Decimal("1.00"), return_item=False, state="awaiting_buyer",
         )  # fmt: skip
+        item = order.items.get()
+        ClaimItem.objects.create(order_item=item, quantity=1, dispute=second, live=True)
     assert Dispute.objects.get() == first
 
 

@@ -62,7 +62,7 @@ def test_dispute_page_shows_only_the_actions_allowed_now(client, world):
         for label in ("Accept this offer", "Modify your request", "Escalate to the dispute team"):
             assert label in buyer_page
         assert "Reject the request" not in buyer_page
-        assert "the seller&#x27;s offer is taken for you: you are refunded 30.00 USD" in buyer_page
+        assert "the seller&#x27;s offer is taken for you: you are refunded $30.00" in buyer_page
 
 
 def test_a_refused_action_on_the_page_says_why(client, world):
@@ -71,7 +71,7 @@ def test_a_refused_action_on_the_page_says_why(client, world):
         client.force_login(world.carol)
         response = client.post(f"/disputes/{dispute.pk}/propose/", {"propose-refund_amount": "500.00"})
     assert response.status_code == 400
-    assert "at most the 80.00 USD left to refund" in response.content.decode()
+    assert "at most the $80.00 left to refund" in response.content.decode()
 
 
 def test_outsiders_get_404_on_dispute_pages(client, world):
@@ -125,7 +125,7 @@ def test_the_open_form_never_sends_back_an_item_that_never_arrived(client, world
         response = client.post(
             "/orders/P-9/dispute/new/",
             {"item_received": "no", "reason": "not_received", "refund_type": "full", "return_item": "yes",
-             "description": "Never came."},
+             "description": "Never came.", "why_unresolved": "No answer."},
         )  # fmt: skip
     assert response.status_code == 302
     assert Dispute.objects.get().return_item is False
@@ -147,7 +147,7 @@ def test_an_appealed_ruling_offers_no_cancel_and_the_page_shows_what_is_left(cli
         page = client.get(f"/disputes/{dispute.pk}/").content.decode()
         refused = client.post(f"/disputes/{dispute.pk}/cancel/", {"cancel-note": ""})
     assert "Cancel the dispute" not in page
-    assert "refunded so far 30.00 USD" in page and "left to refund 50.00 USD" in page
+    assert "refunded so far $30.00" in page and "left to refund $50.00" in page
     assert refused.status_code == 400
     assert "An appeal has been made on this dispute; it can no longer be cancelled." in refused.content.decode()
     assert Dispute.objects.get(pk=dispute.pk).state == "escalated"
@@ -160,7 +160,7 @@ def test_the_open_form_opens_the_dispute_and_goes_to_its_page(client, world):
         response = client.post(
             "/orders/P-3/dispute/new/",
             {"item_received": "no", "reason": "not_received", "refund_type": "full", "return_item": "no",
-             "description": "Never came."},
+             "description": "Never came.", "why_unresolved": "No answer."},
         )  # fmt: skip
         dispute = Dispute.objects.get()
         assert response.status_code == 302 and response["Location"] == f"/disputes/{dispute.pk}/"

@@ -134,7 +134,7 @@ def test_an_appeal_ruling_cannot_take_back_money_already_refunded(world):
     post(world.carol, dispute, "appeal", {"note": "It was delivered!"})
     response = post(frank, dispute, "ruling", {"outcome": "partial_refund", "refund_amount": "20.00", "note": "Less."})
     assert response.status_code == 400
-    assert "50.00 USD already refunded" in response.json()["detail"]
+    assert "$50.00 already refunded" in response.json()["detail"]
     # "No refund" on appeal means nothing more: what was refunded stays, and the outcome says so.
     kept = post(frank, dispute, "ruling", {"outcome": "no_refund", "note": "Seller is right."})
     assert kept.status_code == 200, kept.json()

@@ -43,9 +43,9 @@ def test_each_party_reads_the_dispute_in_their_own_voice(browser, live_server, s
     alice.goto(f"{live_server.url}/disputes/{dispute.pk}/")
     expect(alice.get_by_role("heading", name="Waiting for the seller")).to_be_visible()
     expect(alice.locator(".notice")).to_contain_text("If the seller does not answer by")
-    expect(alice.locator(".notice")).to_contain_text("your request is granted: you are refunded 80.00 USD")
+    expect(alice.locator(".notice")).to_contain_text("your request is granted: you are refunded $80.00")
     expect(alice.get_by_role("heading", name="Your request")).to_be_visible()
-    expect(alice.get_by_text("You opened the dispute, asking for 80.00 USD.")).to_be_visible()
+    expect(alice.get_by_text("You opened the dispute, asking for $80.00.")).to_be_visible()
     expect(alice.get_by_text("the buyer's request is granted")).to_have_count(0)
     # The stepper: an ordered list with the current step marked for assistive technology.
     stepper = alice.get_by_role("list", name="Where this dispute is")
@@ -58,7 +58,7 @@ def test_each_party_reads_the_dispute_in_their_own_voice(browser, live_server, s
     expect(carol.get_by_role("heading", name="The buyer is waiting for your answer")).to_be_visible()
     expect(carol.get_by_text("It is your turn.")).to_be_visible()
     expect(carol.locator(".notice")).to_contain_text("If you do not answer by")
-    expect(carol.locator(".notice")).to_contain_text("the buyer's request is granted: the buyer is refunded 80.00 USD")
+    expect(carol.locator(".notice")).to_contain_text("the buyer's request is granted: the buyer is refunded $80.00")
     expect(carol.get_by_role("heading", name="The buyer's request")).to_be_visible()
     expect(carol.locator("[aria-current='step']")).to_contain_text("You answer")
 
@@ -73,10 +73,10 @@ def test_each_party_reads_the_dispute_in_their_own_voice(browser, live_server, s
     alice.reload()
     expect(alice.get_by_role("heading", name="The seller is waiting for your answer")).to_be_visible()
     expect(alice.locator(".notice")).to_contain_text("If you do not answer by")
-    expect(alice.locator(".notice")).to_contain_text("the seller's offer is taken for you: you are refunded 30.00 USD")
+    expect(alice.locator(".notice")).to_contain_text("the seller's offer is taken for you: you are refunded $30.00")
     offer = alice.locator(".offer-card")
     expect(offer.get_by_role("heading", name="The seller's offer")).to_be_visible()
-    expect(offer).to_contain_text("30.00 USD")
+    expect(offer).to_contain_text("$30.00")
     expect(offer.get_by_role("button", name="Accept this offer")).to_be_visible()
     assert errors == []
 
@@ -91,7 +91,7 @@ def test_accepting_the_offer_asks_on_a_screen_that_says_what_happens(browser, li
     alice.get_by_role("button", name="Accept this offer").click()
 
     expect(alice.get_by_role("heading", name="Accept the seller's offer?")).to_be_visible()
-    expect(alice.get_by_text("You are refunded 30.00 USD now, and the dispute closes.")).to_be_visible()
+    expect(alice.get_by_text("You are refunded $30.00 now, and the dispute closes.")).to_be_visible()
     expect(alice.get_by_text("This cannot be undone.")).to_be_visible()
     assert Dispute.objects.get(pk=dispute.pk).state == "awaiting_buyer"  # nothing happened yet
 
@@ -101,7 +101,7 @@ def test_accepting_the_offer_asks_on_a_screen_that_says_what_happens(browser, li
     alice.get_by_role("button", name="Yes, accept the offer").click()
 
     expect(alice.get_by_role("heading", name="Resolved")).to_be_visible()
-    expect(alice.get_by_text("30.00 USD refunded to you.").first).to_be_visible()
+    expect(alice.get_by_text("$30.00 refunded to you.").first).to_be_visible()
     expect(alice.locator(".offer-card")).to_have_count(0)  # an accepted offer is history
     assert list(Refund.objects.values_list("amount", flat=True)) == [Decimal("30.00")]
     assert errors == []
@@ -139,7 +139,7 @@ def test_escalating_and_appealing_say_what_follows(browser, live_server, sign_in
     alice.goto(f"{live_server.url}/disputes/{dispute.pk}/")
     alice.get_by_role("button", name="Escalate to the dispute team").click()
     expect(alice.get_by_role("heading", name="Escalate to the dispute team?")).to_be_visible()
-    expect(alice.get_by_text("you and the seller can no longer settle it between you")).to_be_visible()
+    expect(alice.get_by_text("You and the seller can still agree between yourselves")).to_be_visible()
     expect(alice.get_by_text("Either side may appeal the ruling once, within 7 days.")).to_be_visible()
     alice.get_by_role("button", name="Yes, send it to the dispute team").click()
     expect(alice.get_by_role("heading", name="With the dispute team")).to_be_visible()
@@ -190,7 +190,7 @@ def test_confirming_the_returned_item_asks_first_and_says_what_each_condition_do
     carol.goto(f"{live_server.url}/disputes/{dispute.pk}/")
     carol.get_by_role("button", name="Confirm the returned item").click()
     expect(carol.get_by_role("heading", name="Confirm the returned item?")).to_be_visible()
-    expect(carol.get_by_text("the buyer is refunded 80.00 USD now")).to_be_visible()
+    expect(carol.get_by_text("the buyer is refunded $80.00 now")).to_be_visible()
     expect(carol.get_by_text("the dispute goes to the dispute team")).to_be_visible()
     condition = carol.get_by_label("Condition of the returned item")
     expect(condition).to_have_value("")  # nothing chosen for her
@@ -198,7 +198,7 @@ def test_confirming_the_returned_item_asks_first_and_says_what_each_condition_do
     condition.select_option("ok")
     carol.get_by_role("button", name="Yes, confirm the returned item").click()
     expect(carol.get_by_role("heading", name="Resolved")).to_be_visible()
-    expect(carol.get_by_text("80.00 USD refunded to the buyer.").first).to_be_visible()
+    expect(carol.get_by_text("$80.00 refunded to the buyer.").first).to_be_visible()
     assert list(Refund.objects.values_list("amount", flat=True)) == [Decimal("80.00")]
     assert errors == []
 
@@ -225,7 +225,7 @@ def test_no_staff_name_or_internal_step_on_a_partys_page(browser, live_server, s
         page = browser.new_page()
         sign_in(page, who)
         page.goto(f"{live_server.url}/disputes/{dispute.pk}/")
-        expect(page.get_by_text("The dispute team ruled: Partial refund, 20.00 USD in all.")).to_be_visible()
+        expect(page.get_by_text("The dispute team ruled: Partial refund, $20.00 in all.")).to_be_visible()
         body = page.locator("main").inner_text()
         for name in ("erin", "frank", "Erin", "Frank"):
             assert name not in body, (who, name)

@@ -28,7 +28,8 @@ def open_dispute(page, live_server, photo_path, *, return_item: bool):
     page.get_by_label("What went wrong?").select_option("damaged")
     page.get_by_role("group", name="What do you ask for?").get_by_label("Full refund").check()
     page.get_by_role("group", name="Will you send the item back?").get_by_label("Yes" if return_item else "No").check()
-    page.get_by_label("Describe the problem").fill("The screen is cracked from corner to corner.")
+    page.get_by_label("What happened?").fill("The screen is cracked from corner to corner.")
+    page.get_by_label("Why couldn't you resolve it with the seller?").fill("The seller did not answer.")
     page.get_by_role("button", name="Open the dispute").click()
     # The form refuses a condition reason without a photo, and says so.
     expect(page.get_by_text("Add at least one photo that shows the problem.")).to_be_visible()
@@ -47,7 +48,7 @@ def test_alice_opens_with_a_photo_carol_counters_alice_accepts_and_both_see_the_
     sign_in(alice, "alice")
     open_dispute(alice, live_server, photo, return_item=False)
     expect(alice.get_by_role("heading", name="Waiting for the seller")).to_be_visible()
-    expect(alice.get_by_text("your request is granted: you are refunded 80.00 USD")).to_be_visible()
+    expect(alice.get_by_text("your request is granted: you are refunded $80.00")).to_be_visible()
     dispute = Dispute.objects.get()
 
     carol = browser.new_page()
@@ -67,14 +68,14 @@ def test_alice_opens_with_a_photo_carol_counters_alice_accepts_and_both_see_the_
 
     alice.reload()
     expect(alice.get_by_text("It is your turn.")).to_be_visible()
-    expect(alice.get_by_text("the seller's offer is taken for you: you are refunded 30.00 USD")).to_be_visible()
+    expect(alice.get_by_text("the seller's offer is taken for you: you are refunded $30.00")).to_be_visible()
     alice.get_by_role("button", name="Accept this offer").click()
     alice.get_by_role("button", name="Yes, accept the offer").click()
     expect(alice.get_by_role("heading", name="Resolved")).to_be_visible()
-    expect(alice.get_by_text("30.00 USD refunded to you.").first).to_be_visible()
+    expect(alice.get_by_text("$30.00 refunded to you.").first).to_be_visible()
 
     carol.reload()
-    expect(carol.get_by_text("30.00 USD refunded to the buyer.").first).to_be_visible()
+    expect(carol.get_by_text("$30.00 refunded to the buyer.").first).to_be_visible()
     expect(carol.locator(".outcome")).to_contain_text("Partial refund")
     assert list(Refund.objects.values_list("amount", flat=True)) == [Decimal("30.00")]
 
@@ -109,7 +110,7 @@ def test_a_return_journey_to_the_end(browser, live_server, sign_in, world, order
     carol.get_by_label("Condition of the returned item").select_option("ok")
     carol.get_by_role("button", name="Yes, confirm the returned item").click()
     expect(carol.get_by_role("heading", name="Resolved")).to_be_visible()
-    expect(carol.get_by_text("80.00 USD refunded to the buyer.").first).to_be_visible()
+    expect(carol.get_by_text("$80.00 refunded to the buyer.").first).to_be_visible()
 
     alice.goto(f"{live_server.url}/orders/X-1/")
     expect(alice.locator(".status").first).to_contain_text("Refunded")

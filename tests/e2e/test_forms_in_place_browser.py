@@ -114,7 +114,7 @@ def test_a_failed_dispute_action_lands_at_the_form_with_the_error_in_view(live_s
 
     lands_at(carol, "Refund amount")
     error = carol.locator("#id_propose-refund_amount_error")
-    expect(error).to_contain_text("at most the 80.00 USD left to refund")
+    expect(error).to_contain_text("at most the $80.00 left to refund")
     expect(error).to_be_in_viewport()
     if script:
         expect(carol).to_have_url(f"{live_server.url}/disputes/{dispute.pk}/#actions")
@@ -136,7 +136,7 @@ def test_photos_kept_after_a_failed_try_at_opening_a_dispute(live_server, person
     alice.get_by_label("Photos").set_input_files(str(photo))
     alice.get_by_role("button", name="Open the dispute").click()  # no description: refused
 
-    lands_at(alice, "Describe the problem", far_down=False)  # the form is the page
+    lands_at(alice, "What happened?", far_down=False)  # the form is the page
     kept = alice.get_by_role("checkbox", name="cracked.jpg")
     expect(kept).to_be_checked()
     thumbnail = alice.locator(".kept-list img")
@@ -144,7 +144,8 @@ def test_photos_kept_after_a_failed_try_at_opening_a_dispute(live_server, person
     assert alice.evaluate("img => img.complete && img.naturalWidth > 0", thumbnail.element_handle())
     assert PendingUpload.objects.filter(owner=world.alice).count() == 1
 
-    alice.get_by_label("Describe the problem").fill("The screen is cracked from corner to corner.")
+    alice.get_by_label("What happened?").fill("The screen is cracked from corner to corner.")
+    alice.get_by_label("Why couldn't you resolve it with the seller?").fill("The seller did not answer.")
     alice.get_by_role("button", name="Open the dispute").click()  # the kept photo goes with it
     expect(alice.get_by_role("status")).to_contain_text("Your dispute is open.")
     evidence = Dispute.objects.get().evidence.get()

@@ -24,7 +24,7 @@ def in_los_angeles(moment) -> str:
 
 @pytest.fixture
 def countered(world, settings, live_server):
-    """Alice asked for 80.00 USD; Carol offers 30.00 USD. Links in emails point at the live server."""
+    """Alice asked for $80.00; Carol offers $30.00. Links in emails point at the live server."""
     settings.SITE_URL = live_server.url
     order = make_order(buyer=world.alice, store=world.carols, number="N-1", total=Decimal("80.00"),
                        shipped_at=timezone.now() - timedelta(days=10))  # fmt: skip
@@ -42,8 +42,8 @@ def test_the_buyer_gets_an_email_with_the_offer_a_deadline_and_a_link_that_opens
     (email,) = [m for m in mail.outbox if m.to == ["alice@example.com"]]
     link = f"{live_server.url}/disputes/{countered.pk}/"
     deadline = in_los_angeles(countered.respond_by)
-    assert email.subject == "Order N-1: the seller offers 30.00 USD"
-    assert "30.00 USD" in email.body and "80.00 USD" in email.body
+    assert email.subject == "Order N-1: the seller offers $30.00"
+    assert "$30.00" in email.body and "$80.00" in email.body
     assert deadline in email.body and link in email.body
     (html, _type), *_ = email.alternatives
 
@@ -51,7 +51,7 @@ def test_the_buyer_gets_an_email_with_the_offer_a_deadline_and_a_link_that_opens
     sign_in(page, "alice")
     mail_client = page.context.new_page()  # a blank page of its own: the email, not one of the site's pages
     mail_client.set_content(html)
-    expect(mail_client.get_by_role("heading", name="Order N-1: the seller offers 30.00 USD")).to_be_visible()
+    expect(mail_client.get_by_role("heading", name="Order N-1: the seller offers $30.00")).to_be_visible()
     expect(mail_client.get_by_text(f"by {deadline}")).to_be_visible()
     button = mail_client.get_by_role("link", name="Open it in Dispute desk")
     expect(button).to_have_attribute("href", link)
@@ -62,9 +62,9 @@ def test_the_buyer_gets_an_email_with_the_offer_a_deadline_and_a_link_that_opens
     # The notifications page says the same, in her words and her zone.
     page.goto(f"{live_server.url}/notifications/")
     notice = page.locator("[data-kind='your_turn']")
-    expect(notice.get_by_role("link", name="Order N-1: the seller offers 30.00 USD")).to_be_visible()
-    expect(notice).to_contain_text("instead of the 80.00 USD you asked for")
+    expect(notice.get_by_role("link", name="Order N-1: the seller offers $30.00")).to_be_visible()
+    expect(notice).to_contain_text("instead of the $80.00 you asked for")
     expect(notice).to_contain_text(f"send the dispute to the dispute team by {deadline}.")
-    expect(notice).to_contain_text("If you do not answer by then, the seller's offer is accepted for you: 30.00 USD.")
-    notice.get_by_role("link", name="Order N-1: the seller offers 30.00 USD").click()
+    expect(notice).to_contain_text("If you do not answer by then, the seller's offer is accepted for you: $30.00.")
+    notice.get_by_role("link", name="Order N-1: the seller offers $30.00").click()
     page.wait_for_url(link)

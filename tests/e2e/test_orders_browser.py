@@ -49,7 +49,7 @@ def test_alice_sees_her_orders_with_window_badges_and_reads_the_store_policy(pag
     expect(page.locator("[data-order='C-1']")).to_contain_text(
         f"closed {day_month(orders['closed'].window_closes_at, zone)}"
     )
-    expect(page.locator("[data-order='O-1']")).to_contain_text("40.00 USD")
+    expect(page.locator("[data-order='O-1']")).to_contain_text("$40.00")
     expect(page.locator("[data-order='BOB-1']")).to_have_count(0)
 
     page.get_by_role("link", name="Order O-1").click()

@@ -49,6 +49,6 @@ def test_erin_rules_a_partial_refund_and_alice_sees_it(browser, live_server, sig
     sign_in(alice, "alice")
     alice.goto(f"{live_server.url}/disputes/{dispute.pk}/")
     expect(alice.locator(".outcome")).to_contain_text("Partial refund")
-    expect(alice.get_by_text("35.00 USD refunded to you.").first).to_be_visible()
+    expect(alice.get_by_text("$35.00 refunded to you.").first).to_be_visible()
     expect(alice.get_by_text("The crack is visible; the packaging was thin. Half refunded.").first).to_be_visible()
     assert list(Refund.objects.values_list("amount", flat=True)) == [Decimal("35.00")]

@@ -36,11 +36,11 @@ def test_a_notice_email_has_the_amount_the_deadline_and_an_absolute_link_in_text
     with time_machine.travel(OPEN_AT, tick=False), sent():
         dispute = dispute_in(world, "awaiting_buyer")
     email = next(m for m in mail.outbox if m.to == ["alice@example.com"])
-    assert email.subject == "Order D-1: the seller offers 30.00 USD"
+    assert email.subject == "Order D-1: the seller offers $30.00"
     link = f"https://disputes.example.com/disputes/{dispute.pk}/"
     for text in (email.body, html_of(email)):
         assert "Hello Alice," in text
-        assert "30.00 USD" in text and "80.00 USD" in text
+        assert "$30.00" in text and "$80.00" in text
         assert "Sat 14 Mar 2026 at 05:00 (Los Angeles time)" in text
         assert "the seller" in text and "offer is accepted for you" in text
         assert link in text

@@ -31,8 +31,8 @@ def test_the_seller_hears_what_the_buyer_asks_by_when_to_answer_and_what_happens
     with time_machine.travel(OPEN_AT, tick=False):
         open_dispute(world, return_item=True, refund_type="partial", amount=Decimal("60.00"))
     shown = render(note_for(world.carol, "dispute_opened"))
-    assert shown.title == "Order D-1: the buyer opened a dispute asking for 60.00 USD"
-    assert "asks for a refund of 60.00 USD once the item is sent back" in shown.happened
+    assert shown.title == "Order D-1: the buyer opened a dispute asking for $60.00"
+    assert "asks for a refund of $60.00 once the item is sent back" in shown.happened
     # Five days from 9 Mar 12:00 UTC, in Shanghai (UTC+8).
     assert shown.action.endswith("by Sat 14 Mar 2026 at 20:00 (Shanghai time).")
     assert shown.otherwise.startswith("If you do not answer by then, the buyer's request is granted")
@@ -42,11 +42,11 @@ def test_a_counter_offer_tells_the_buyer_the_offer_against_her_request_in_her_ow
     with time_machine.travel(OPEN_AT, tick=False):
         dispute_in(world, "awaiting_buyer")  # carol offers 30.00 of the 80.00 alice asked for
     shown = render(note_for(world.alice, "your_turn"))
-    assert shown.title == "Order D-1: the seller offers 30.00 USD"
-    assert "The seller offered a refund of 30.00 USD, instead of the 80.00 USD you asked for." in shown.happened
+    assert shown.title == "Order D-1: the seller offers $30.00"
+    assert "The seller offered a refund of $30.00, instead of the $80.00 you asked for." in shown.happened
     assert "“Half?”" in shown.happened  # what the seller wrote with it
     assert "by Sat 14 Mar 2026 at 05:00 (Los Angeles time)" in shown.action  # PDT, UTC-7
-    assert shown.otherwise == "If you do not answer by then, the seller's offer is accepted for you: 30.00 USD."
+    assert shown.otherwise == "If you do not answer by then, the seller's offer is accepted for you: $30.00."
 
 
 def test_a_rejection_keeps_the_standing_offer_in_view(world):
@@ -56,9 +56,9 @@ def test_a_rejection_keeps_the_standing_offer_in_view(world):
         dispute_act_by(user=world.carol, dispute=dispute, action="reject", note="The parcel was signed for.")
     shown = render(note_for(world.alice, "your_turn"))
     assert shown.title == "Order D-1: the seller rejected your request"
-    assert "rejected your request for 60.00 USD" in shown.happened
-    assert "Their earlier offer of 30.00 USD still stands." in shown.happened
-    assert "the seller's offer is accepted for you: 30.00 USD" in shown.otherwise
+    assert "rejected your request for $60.00" in shown.happened
+    assert "Their earlier offer of $30.00 still stands." in shown.happened
+    assert "the seller's offer is accepted for you: $30.00" in shown.otherwise
 
 
 def test_a_ruling_says_the_outcome_and_the_appeal_deadline(world):
@@ -67,8 +67,8 @@ def test_a_ruling_says_the_outcome_and_the_appeal_deadline(world):
         dispute_act_by(user=world.erin, dispute=dispute, action="ruling", outcome="partial_refund",
                        refund_amount=Decimal("50.00"), note="Half the parts were missing.")  # fmt: skip
         for_alice, for_carol = render(note_for(world.alice, "ruled")), render(note_for(world.carol, "ruled"))
-    assert "ruled a partial refund (50.00 USD in all) to you." in for_alice.happened
-    assert "ruled a partial refund (50.00 USD in all) to the buyer." in for_carol.happened
+    assert "ruled a partial refund ($50.00 in all) to you." in for_alice.happened
+    assert "ruled a partial refund ($50.00 in all) to the buyer." in for_carol.happened
     assert "appeal once, within 7 days: by Mon 16 Mar 2026 at 05:00 (Los Angeles time)" in for_alice.action
     assert "by Mon 16 Mar 2026 at 12:00 (UTC)" in for_carol.action
     assert for_alice.otherwise == "If nobody appeals by then, the ruling is final."
@@ -87,7 +87,7 @@ def test_links_are_absolute_and_follow_site_url_when_shown(world):
         assert render(note).url == f"https://disputes.example.com/disputes/{dispute.pk}/"
         body = api_as(world.carol).get("/api/notifications/").json()
     assert body["results"][0]["url"] == f"https://disputes.example.com/disputes/{dispute.pk}/"
-    assert "80.00 USD" in body["results"][0]["body"] and "by Sat 14 Mar 2026" in body["results"][0]["body"]
+    assert "$80.00" in body["results"][0]["body"] and "by Sat 14 Mar 2026" in body["results"][0]["body"]
 
 
 def test_a_notice_is_stored_as_parameters_and_worded_in_the_zone_the_reader_has_now(world):
@@ -143,9 +143,9 @@ def test_the_notifications_page_shows_each_notice_in_words(client, world):
         dispute_in(world, "awaiting_buyer")
     client.force_login(world.alice)
     page = client.get("/notifications/").content.decode()
-    assert "Order D-1: the seller offers 30.00 USD" in page
+    assert "Order D-1: the seller offers $30.00" in page
     assert "by Sat 14 Mar 2026 at 05:00 (Los Angeles time)" in page
-    assert "If you do not answer by then, the seller&#x27;s offer is accepted for you: 30.00 USD." in page
+    assert "If you do not answer by then, the seller&#x27;s offer is accepted for you: $30.00." in page
 
 
 def test_every_kind_has_words_of_its_own():

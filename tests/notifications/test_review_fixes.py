@@ -96,7 +96,7 @@ def test_a_call_to_action_goes_once_the_dispute_moved_on(world):
         dispute = dispute_act_by(user=world.carol, dispute=dispute, action="propose",
                                  refund_amount=Decimal("30.00"))  # fmt: skip
         opened = render(note_for(world.carol, "dispute_opened"))
-        assert "asks for a refund of 80.00 USD" in opened.happened  # what happened stays
+        assert "asks for a refund of $80.00" in opened.happened  # what happened stays
         assert opened.action == DONE and opened.otherwise == ""
         turn = render(note_for(world.alice, "your_turn"))
         assert turn.action.startswith("Accept the seller's offer")  # alice's turn still stands
@@ -196,7 +196,7 @@ def test_a_ruling_is_one_notice_per_party_and_an_appealable_ruling_is_not_closed
             new = Notification.objects.filter(recipient=user).count() - before[user]
             assert new == 1 and note_for(user, "ruled")
         for_alice = render(note_for(world.alice, "ruled"))
-    assert "A refund of 50.00 USD was issued to you." in for_alice.happened
+    assert "A refund of $50.00 was issued to you." in for_alice.happened
     assert "appeal once" in for_alice.action
     for text in (for_alice.title, for_alice.happened, for_alice.action, for_alice.otherwise):
         assert "closed" not in text

@@ -81,7 +81,7 @@ def test_my_orders_show_item_date_amount_and_state(client, world):
     row = row[: row.index("</li>")]
     assert "Widget" in row  # the item's title (tests.factories.make_order)
     assert "placed 1 Mar 2026" in row
-    assert "12.50 USD" in row
+    assert "$12.50" in row
     assert "Shipped" in row and "open until" in row
 
 

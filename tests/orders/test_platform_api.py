@@ -1,6 +1,7 @@
 """The platform pushes orders, shipments and deliveries in (docs/rules.md §6, Platform integration)."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -48,7 +49,10 @@ class TestCreateOrder:
         data = response.json()
         assert data["number"] == "MP-1001"
         assert data["total"] == "59.80" and data["currency"] == "USD"
-        assert data["items"] == [{"title": "Wireless earbuds", "quantity": 2, "unit_price": "29.90"}]
+        assert [{k: v for k, v in item.items() if k != "id"} for item in data["items"]] == [
+            {"title": "Wireless earbuds", "quantity": 2, "unit_price": "29.90"}
+        ]
+        assert all(isinstance(item["id"], int) for item in data["items"])  # claims name items by id
         assert data["carrier"] == "dhl" and data["carrier_detail"]["dispute_window_days"] == 23
         assert data["buyer"] == "alice" and data["seller"] == "carols-gadgets"
         assert data["dispute"] is None
@@ -81,7 +85,7 @@ class TestCreateOrder:
         response = platform.post("/api/orders/", order_body(total="99.00"), format="json")
         assert response.status_code == 409
         assert response.json()["code"] == "order_exists"
-        assert str(Order.objects.get(number="MP-1001").total) == "59.80"
+        assert Order.objects.get(number="MP-1001").total == Decimal("59.80")
 
     @pytest.mark.parametrize(
         ("overrides", "field"),

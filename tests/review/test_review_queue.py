@@ -127,7 +127,7 @@ def test_the_review_screen_rules_and_shows_refusals(client, world):
     assert page.status_code == 200 and b"Please decide." in page.content
     refused = client.post(url, {"step": "rule", "rule-outcome": "partial_refund", "rule-refund_amount": "95.00",
                                 "rule-note": "Too much"}, follow=True)  # fmt: skip
-    assert "between the 0.00 USD already refunded and the 80.00 USD paid" in refused.content.decode()
+    assert "between the $0.00 already refunded and the $80.00 its items are worth" in refused.content.decode()
     client.post(url, {"step": "rule", "rule-outcome": "partial_refund", "rule-refund_amount": "25.00",
                       "rule-note": "Fair share."})  # fmt: skip
     dispute.refresh_from_db()

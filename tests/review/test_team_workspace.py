@@ -118,7 +118,7 @@ def test_the_ruling_form_chooses_no_outcome_in_advance(client, world):
     assert Dispute.objects.get(pk=dispute.pk).state == "under_review"
     ruling = {"step": "rule", "rule-outcome": "partial_refund", "rule-refund_amount": "25.00", "rule-note": "Half."}
     ruled = client.post(f"{QUEUE}{dispute.pk}/review/", ruling)
-    assert said(ruled) == [f"Ruled. Dispute #{dispute.pk}: partial refund, 25.00 USD to the buyer."]
+    assert said(ruled) == [f"Ruled. Dispute #{dispute.pk}: partial refund, $25.00 to the buyer."]
 
 
 def test_the_review_screen_offers_claim_then_the_ruling_form_then_release(client, world):

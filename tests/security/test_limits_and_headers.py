@@ -69,7 +69,7 @@ def test_evidence_and_dispute_openings_are_limited_on_the_pages_too(client, worl
         # refused as a dispute that exists), then the limit.
         make_order(buyer=world.alice, store=world.carols, number="L-2", shipped_at=SHIPPED)
         form = {"item_received": "no", "reason": "not_received", "refund_type": "full", "return_item": "no",
-                "description": "Never came."}  # fmt: skip
+                "description": "Never came.", "why_unresolved": "No answer."}  # fmt: skip
         assert client.post("/orders/L-2/dispute/new/", form).status_code == 302
         assert client.post("/orders/L-2/dispute/new/", form).status_code == 400
         page = client.post("/orders/L-2/dispute/new/", form)

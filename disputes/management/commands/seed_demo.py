@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from disputes.demo import seed_disputes
+from disputes.demo import seed_disputes, seed_requests
 from messaging.demo import seed_messages
 from orders.demo import PASSWORD, PEOPLE, refusal, seed_orders
 
@@ -21,6 +21,7 @@ class Command(BaseCommand):
             counts = seed_orders()
             seed_messages()
             seed_disputes()
+            seed_requests()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {counts}"))
         logins = ", ".join(p[0] for p in PEOPLE)
         self.stdout.write(f"Demo logins (password for all: {PASSWORD}): {logins}")
