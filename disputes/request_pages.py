@@ -59,7 +59,9 @@ ACTION_FORMS = {
 }
 
 # Irreversible for the buyer: asked first on a screen that says what will happen.
-CONFIRM_ACTIONS = ("cancel", "to_dispute")
+# Irreversible: these ask first. Confirming the returned item refunds the buyer at once (or opens a
+# dispute for the team), as on a dispute.
+CONFIRM_ACTIONS = ("cancel", "to_dispute", "return_received")
 
 PRIMARY, SECONDARY, DESTRUCTIVE = "primary", "secondary", "destructive"
 ACTION_WEIGHT = {
@@ -588,9 +590,26 @@ def _tries_left_after_cancel(req: ReturnRequest) -> int:
 
 
 def confirmation(req: ReturnRequest, action: str, label: str) -> Confirmation:
-    """What cancelling or turning the request into a dispute will do, said before it is done."""
+    """What cancelling, turning the request into a dispute or confirming the returned item will do,
+    said before it is done."""
     lines: list[str] = []
     team: list[str] = []
+    if action == "return_received":
+        lines += [
+            _("If it arrived as expected, the buyer is refunded %(amount)s at once.")
+            % {"amount": _refund_on_return(req)},
+            _(
+                "If it arrived damaged, empty or different, a dispute opens over these items and goes straight to the "
+                "dispute team, who decide; the buyer's refund waits for their ruling."
+            ),
+        ]
+        lines.append(_("This cannot be undone."))
+        return Confirmation(
+            title=_("%(action)s?") % {"action": label},
+            consequences=lines,
+            button=_("Yes, confirm how it arrived"),
+            team=team,
+        )
     if action == "cancel":
         lines.append(_("Your request is withdrawn: nothing is refunded by it."))
         if req.state == R.AWAITING_RETURN:

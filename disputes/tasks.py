@@ -32,8 +32,10 @@ def run_all_sweeps(now=None) -> dict[str, int]:
     from notifications.delivery import deliver_pending
 
     counts = {
-        "clocks": sweep_clocks(now=now),
+        # Requests first: one whose clock turns it into a dispute leaves that dispute's clocks to
+        # the dispute sweep that follows, in the same run.
         "request_clocks": sweep_requests(now=now),
+        "clocks": sweep_clocks(now=now),
         "routing": sweep_routing(),
         "reminders": sweep_reminders(now=now),
         "evidence_requests_expired": sweep_evidence_requests(now=now),

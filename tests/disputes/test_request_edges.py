@@ -157,3 +157,22 @@ def test_a_return_reported_damaged_keeps_its_postage_and_a_ruling_for_the_buyer_
     refund = Refund.objects.get(dispute=dispute)
     assert (refund.amount, refund.postage) == (Decimal("92.50"), Decimal("12.50"))
     assert json.dumps(reported.json()["events"][-1]["payload"])  # the timeline stays readable
+
+
+def test_confirming_a_returned_item_on_the_page_asks_first_and_refunds_only_when_confirmed(world, client):
+    daves_policy(world)
+    order_of(world, number="C-1", total=Decimal("40.00"))
+    request_id = post(
+        world.alice, "/api/orders/C-1/requests/", {"kind": "return_refund", "reason": "changed_mind"}
+    ).json()["id"]
+    assert post(world.dave, f"/api/requests/{request_id}/approve/", {}).status_code == 200
+    assert post(world.alice, f"/api/requests/{request_id}/return-shipment/",
+                {"carrier": "dhl", "tracking_number": "T"}).status_code == 200  # fmt: skip
+    client.force_login(world.dave)
+    path = f"/disputes/requests/{request_id}/return-received/"
+    with time_machine.travel(AT, tick=False):
+        asked = client.post(path, {"return_received-condition": "ok"})
+        assert asked.status_code == 200 and "the buyer is refunded $40.00 at once" in asked.content.decode()
+        assert not Refund.objects.exists()
+        done = client.post(path, {"return_received-condition": "ok", "confirmed": "1"})
+    assert done.status_code == 302 and Refund.objects.get().amount == Decimal("40.00")

@@ -28,5 +28,6 @@ def test_the_seller_is_reminded_a_day_before_a_request_is_decided_for_them(world
         sweep_requests()
         sweep_requests()
     assert reminders.count() == 1
-    title, happened, action, after = words(reminders.get().kind, reminders.get().params)
+    title, _happened, action, after = words(reminders.get().kind, reminders.get().params)
+    assert "by" in action
     assert f"request #{request.pk}" in title and "approved" in after

@@ -1,22 +1,26 @@
-"""The dispute workflow as a state machine (docs/rules.md §2-3, docs/disputes.md).
+"""The dispute workflow as a state machine (docs/rules.md §2-3, docs/disputes.md), with the return and
+exchange requests that run beside it (disputes/requests.py), per item, on the same orders.
 
 Hypothesis plays the buyers, the sellers, the dispute team, the platform, staff and the clock
 against the real services on PostgreSQL, in any order, sending every action whether or not it is
-allowed now. A refusal (`RuleViolation`) is a fine answer; any other exception fails. After every
-step the promises in `disputes/invariants.py` must hold (those about clocks, routing and completion
-right after a sweep), and Hypothesis prints the shortest sequence of steps that breaks one.
+allowed now. Each order has two lines (a widget, two gadgets) and a shipping share, so disputes
+and requests can cover some of its items and meet over the others. A refusal (`RuleViolation`) is
+a fine answer; any other exception fails. After every step the promises in `disputes/invariants.py`
+must hold (those about clocks, routing and completion right after a sweep), and Hypothesis prints
+the shortest sequence of steps that breaks one.
 
 Each sequence runs in a savepoint that is rolled back after it, on a clock frozen by time_machine
 that only the `time_passes` step moves.
 
-`make test` runs 200 sequences, derandomized, so a run is repeatable. `make fuzz-workflow` runs
+`make test` runs 300 sequences, derandomized, so a run is repeatable. `make fuzz-workflow` runs
 many more, random, configured by the environment (setting either of the first two turns
 derandomize off):
-  WORKFLOW_FUZZ_EXAMPLES  how many sequences (default 200)
+  WORKFLOW_FUZZ_EXAMPLES  how many sequences (default 300)
   WORKFLOW_FUZZ_SECONDS   start no new chunk of sequences after this many seconds
   WORKFLOW_FUZZ_SEED      seed of the first chunk, to repeat a fuzzing run
 """
 
+import dataclasses
 import functools
 import logging
 import os
@@ -32,7 +36,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from hypothesis import HealthCheck, note, seed, settings
 from hypothesis import strategies as st
@@ -41,19 +45,33 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from accounts.models import User
 from core.errors import RuleViolation
 from disputes import invariants
-from disputes.models import Dispute, DisputeEvent, PendingRuling, Refund, State
+from disputes.models import (
+    LIVE_REQUEST_STATES,
+    Dispute,
+    DisputeEvent,
+    PendingRuling,
+    Refund,
+    RequestEvent,
+    ReturnRequest,
+    State,
+)
+from disputes.requests import request_act_by, request_open
 from disputes.review import ruling_approve, ruling_submit
 from disputes.services import dispute_act_by, dispute_open
 from disputes.tasks import run_all_sweeps
 from orders import services as order_services
-from orders.models import Carrier, Order, OrderStatus
-from sellers.models import Store
+from orders.models import Carrier, Order, OrderItem, OrderStatus
+from sellers.models import Payer, ReturnReason, Store
+from sellers.services import return_policy_update
 from tests.factories import StoreFactory, UserFactory, platform_account, team_member
+from tests.messaging.images import jpeg_bytes, upload
 
 # --- how much to run ---------------------------------------------------------------------------------
 
 FUZZING = "WORKFLOW_FUZZ_EXAMPLES" in os.environ or "WORKFLOW_FUZZ_SECONDS" in os.environ
-EXAMPLES = int(os.environ.get("WORKFLOW_FUZZ_EXAMPLES") or 200)
+# 300: the requests' steps took a share of every sequence's steps; the checks got cheaper (disputes/invariants.py
+# reads each table once per step), so 300 sequences take about as long as 200 did before them.
+EXAMPLES = int(os.environ.get("WORKFLOW_FUZZ_EXAMPLES") or 300)
 SECONDS = float(os.environ.get("WORKFLOW_FUZZ_SECONDS") or 0)  # 0: no time limit
 # Fuzzing draws a seed when none is given, and prints it, so that any run can be repeated.
 SEED = int(os.environ.get("WORKFLOW_FUZZ_SEED") or random.randrange(2**32))
@@ -79,6 +97,28 @@ CENT = Decimal("0.01")
 # Around the ruling approval threshold (settings.RULING_APPROVAL_THRESHOLD, 500.00): half of the large
 # order is above it, all of the small ones below.
 SMALL, LARGE, SMALLER = Decimal("80.00"), Decimal("1200.00"), Decimal("35.50")
+# Each order's lines: one widget and two gadgets, and what the total adds to them (shipping).
+LINES = {
+    SMALL: (("Widget", 1, "50.00"), ("Gadget", 2, "12.50")),  # 75.00 + 5.00
+    LARGE: (("Widget", 1, "700.00"), ("Gadget", 2, "240.00")),  # 1180.00 + 20.00
+    SMALLER: (("Widget", 1, "20.00"), ("Gadget", 2, "7.50")),  # 35.00 + 0.50
+}
+# The items a dispute or a request names: one of its lines (the gadgets one or both), or all of the order.
+ITEMS = ("widget", "all", "gadget", "gadgets")
+# The stores' return policies (their orders keep a snapshot): Carol takes returns for 15 days for a defect
+# and refunds without a return; Dave, as the issue tells it, takes them for 30 days for any reason, a change
+# of mind included, with free returns (he pays the postage).
+POLICIES = {
+    "carol": {"return_days": 15, "refund_without_return": True},
+    "dave": {
+        "return_days": 30,
+        "covered_reasons": list(ReturnReason.values),
+        "change_of_mind_shipping_payer": Payer.SELLER,
+        "defective_shipping_payer": Payer.SELLER,
+        "wrong_item_shipping_payer": Payer.SELLER,
+        "free_returns": True,
+    },
+}
 
 # The choices of each action. Hypothesis draws the first and the last of a list more often than the
 # others (and shrinks towards the first), so each list starts with a choice the workflow accepts: the
@@ -103,6 +143,7 @@ class Request:
     refund_type: str
     amount: str  # one of AMOUNTS
     return_item: bool
+    items: str = "all"  # one of ITEMS
 
 
 # Any request, for the buyer_opens step: most are refused (no photos, a return of an item never received...).
@@ -113,6 +154,7 @@ REQUESTS = st.builds(
     refund_type=st.sampled_from(["full", "partial"]),
     amount=st.sampled_from(AMOUNTS),
     return_item=st.booleans(),
+    items=st.sampled_from(ITEMS),
 )
 # Requests the workflow accepts (on an order whose window is open), for the disputes open at the start.
 OPENINGS = (
@@ -136,6 +178,22 @@ STARTS = (
     "under_review",
     "return_in_transit",
 )
+# Where a return or exchange request over the order's gadgets stands when the steps begin (`ask_to`), beside
+# the plan's dispute, which then covers only the widget. None: no request yet.
+REQUEST_STARTS = ("awaiting_return", "approved", "declined", "return_in_transit", "awaiting_seller", None)
+# An exchange (covered in part: the seller may decline it) and a return come first and last: drawn most.
+REQUEST_KINDS = ("exchange", "refund_only", "return_refund")
+# The orders a buyer asks about, the first and the last drawn most: the small order always shipped, the
+# large one sometimes, the smaller one never (nothing to return: always refused).
+ASKED_ORDERS = ("W1", "W3", "W2")
+# A change of mind is covered at Dave's only; "other" is covered in part (the seller may decline); "not
+# received" is never a return reason.
+REQUEST_REASONS = ("damaged", "not_received", "changed_mind", "other")
+# What the buyer and the seller do to a request (the first and the last are drawn most).
+REQUEST_ACTIONS = ("return_shipment", "decline", "replacement_shipment", "confirm", "cancel", "to_dispute",
+                   "return_received", "approve")  # fmt: skip
+# Return postage the buyer says they paid: none, within the cap (20% of the order), above it, nonsense.
+POSTAGES = (None, "4.00", "30.00", "-1.00")
 
 
 @dataclass(frozen=True)
@@ -147,6 +205,7 @@ class OrderPlan:
     total: Decimal
     request: Request  # what the buyer asks for, if the plan opens a dispute
     dispute: str | None  # where that dispute stands when the steps begin (one of STARTS)
+    ask: str | None = None  # where a request over the gadgets stands when the steps begin (one of REQUEST_STARTS)
 
 
 def _plan(total: Decimal, shipped_day: st.SearchStrategy) -> st.SearchStrategy:
@@ -159,6 +218,7 @@ def _plan(total: Decimal, shipped_day: st.SearchStrategy) -> st.SearchStrategy:
         total=st.just(total),
         request=st.sampled_from(OPENINGS),
         dispute=st.sampled_from(STARTS),
+        ask=st.sampled_from(REQUEST_STARTS),
     )
 
 
@@ -197,9 +257,12 @@ RUNS: Counter[str] = Counter()  # "sequences", "steps"
 RULES: list[str] = []  # every rule of the machine, to check that each one fired
 # What must have been carried out at least once in a run of 200 sequences or more, not only refused: else
 # the machine no longer reaches the states where the promises matter. (`make test` carries out each of
-# these four times or more. Open, reject, propose, escalate, release, return_shipment and approval come up
+# these three times or more. Open, reject, propose, escalate, release, return_shipment and approval come up
 # a few times or not at all there, and dozens of times in a fuzzing run; every sequence's setup also opens,
-# counters, escalates, claims, rules and approves through the same services, uncounted here.)
+# counters, escalates, claims, rules and approves through the same services, uncounted here. So with
+# requests: most sequences' setup asks for a return or an exchange (and ships some returns, with postage and
+# a receipt), so "request open" is mostly refused and left out here, as are the return's shipment and the
+# replacement's confirmation, carried out a few times only (the clocks move those requests on too).)
 MUST_BE_DONE = (
     "accept",
     "cancel",
@@ -217,6 +280,13 @@ MUST_BE_DONE = (
     "carrier days",
     "member left",
     "member back",
+    "request approve",
+    "request decline",
+    "request return_received",
+    "request replacement_shipment",
+    "request cancel",
+    "request to_dispute",
+    "sweep moved a request",
 )
 # Exceptions the workflow caught, logged and carried on past (a sweep going on with the next row, a clock
 # that failed setting its dispute aside): each one fails the step too.
@@ -264,16 +334,19 @@ def find_order(number: str) -> Order | None:
 
 
 def latest_dispute(number: str) -> Dispute | None:
-    """The order's latest dispute (the one actions go to: older ones are over), with what the services
-    read from the one passed in (who the parties are); they read the rest afresh, under a lock."""
+    """The order's latest dispute (the one actions go to; an older one over other items runs on by its
+    clocks), with what the services read from the one passed in (who the parties are); they read the rest
+    afresh, under a lock."""
     disputes = Dispute.objects.filter(order__number=number).select_related("order__store")
     columns = ("state", "assignee", "order__number", "order__total", "order__buyer", "order__store__owner")
     return disputes.only(*columns).order_by("-pk").first()
 
 
 def money(order: Order, amount: str) -> Decimal | None:
-    """One of AMOUNTS, for this order (`left`: what has not been refunded yet)."""
-    left = order.total - (Refund.objects.filter(order=order).aggregate(paid=Sum("amount"))["paid"] or 0)
+    """One of AMOUNTS, for this order (`left`: what has not been refunded yet of the price; return postage
+    refunded on top does not count)."""
+    paid = Refund.objects.filter(order=order).aggregate(amount=Sum("amount"), postage=Sum("postage"))
+    left = order.total - ((paid["amount"] or 0) - (paid["postage"] or 0))
     return {
         "none": None,
         "negative": -CENT,
@@ -303,8 +376,115 @@ def opens(kind: str, number: str, request: Request) -> Dispute | None:
             refund_amount=money(order, request.amount),
             return_item=request.return_item,
             description="Something is wrong with this order.",
+            items=picks(order, request.items),
         ),
     )
+
+
+def picks(order: Order, items: str) -> list[dict] | None:
+    """One of ITEMS, as the services take it: None for all of the order."""
+    if items == "all":
+        return None
+    title, quantity = {"widget": ("Widget", 1), "gadget": ("Gadget", 1), "gadgets": ("Gadget", 2)}[items]
+    return [{"item": OrderItem.objects.get(order=order, title=title).pk, "quantity": quantity}]
+
+
+# --- return and exchange requests ----------------------------------------------------------------------
+
+
+def latest_request(number: str, which: str = "latest") -> ReturnRequest | None:
+    """The order's latest request, or (`which` "live") its oldest live one: what request actions go to."""
+    requests = ReturnRequest.objects.filter(order__number=number).select_related("order__buyer", "order__store")
+    if which == "live":
+        return requests.filter(state__in=LIVE_REQUEST_STATES).order_by("pk").first()
+    return requests.order_by("-pk").first()
+
+
+def awaited_requests() -> list[ReturnRequest]:
+    """The requests someone must act on, oldest first: every live one, and the declined ones that have not
+    become a dispute (the buyer may still turn them into one)."""
+    requests = ReturnRequest.objects.select_related("order__buyer", "order__store").order_by("pk")
+    return list(requests.filter(Q(state__in=LIVE_REQUEST_STATES) | Q(state="declined", dispute__isnull=True)))
+
+
+def asks(kind: str, number: str, what: str, reason: str, items: str) -> ReturnRequest | None:
+    """The order's buyer asks its seller for a return (`what` return_refund), an exchange or a refund."""
+    order = find_order(number)
+    if order is None:
+        return None
+    return attempt(
+        kind,
+        lambda: request_open(
+            buyer=order.buyer, order=order, kind=what, reason=reason, items=picks(order, items), note="Please."
+        ),
+    )
+
+
+def request_acts(kind: str, request: ReturnRequest | None, who: str, action: str, **payload) -> object | None:
+    """Someone takes an action on a request: its "buyer", its "seller", or anyone by name."""
+    if request is None:
+        return None
+    parties = {"buyer": request.order.buyer_id, "seller": request.order.store.owner_id}
+    user = User.objects.get(pk=parties[who]) if who in parties else person(who)
+    return attempt(kind, lambda: request_act_by(user=user, request=request, action=action, **payload))
+
+
+def ships_return(kind: str, request: ReturnRequest | None, *, postage: str | None = None, receipt=False):
+    uploads = [upload(jpeg_bytes(size=(8, 8)))] if receipt else []
+    return request_acts(kind, request, "buyer", "return_shipment", carrier=Carrier.objects.get(code="dhl"),
+                        tracking_number="RR-1", postage=postage, uploads=uploads)  # fmt: skip
+
+
+def ships_replacement(kind: str, request: ReturnRequest | None):
+    return request_acts(kind, request, "seller", "replacement_shipment", carrier=Carrier.objects.get(code="dhl"),
+                        tracking_number="NEW-1")  # fmt: skip
+
+
+def ask_to(number: str, start: str) -> None:
+    """Ask for the order's gadgets and take the request to `start` as the buyer and the seller would: an
+    exchange (covered in part) until it is approved or declined, a return for a refund from there on. A step
+    the workflow refuses (a return period not open yet, say) leaves it where it got to."""
+    what = "return_refund" if start in ("awaiting_return", "return_in_transit") else "exchange"
+    request = asks("", number, what, "damaged", "gadgets")
+    if not request or start == "awaiting_seller":
+        return
+    if start == "declined":
+        request_acts("", request, "seller", "decline", reason="Out of stock.")
+        return
+    request_acts("", request, "seller", "approve")
+    if start == "return_in_transit":
+        ships_return("", request, postage="4.00", receipt=True)
+
+
+def awaited_request_moves(request: ReturnRequest | None) -> list[tuple[str, Callable[[], None]]]:
+    """What the party the request waits for would do now, as (what, how)."""
+    if request is None:
+        return []
+
+    def does(who, action, **payload):
+        return lambda: request_acts(f"request {action}", request, who, action, **payload)
+
+    return {
+        # Most sellers approve: twice the chance of the others.
+        "awaiting_seller": [("the seller approves", does("seller", "approve")),
+                            ("the seller approves", does("seller", "approve")),
+                            ("the seller declines", does("seller", "decline", reason="No stock.")),
+                            ("the buyer withdraws it", does("buyer", "cancel"))],
+        "approved": [("the seller ships the replacement",
+                      lambda: ships_replacement("request replacement_shipment", request)),
+                     ("the buyer turns it into a dispute", does("buyer", "to_dispute"))],
+        "declined": [("the buyer turns it into a dispute", does("buyer", "to_dispute"))],
+        # Most buyers ship the return: twice the chance of cancelling.
+        "awaiting_return": [("the buyer ships the return with a receipt",
+                             lambda: ships_return("request return_shipment", request, postage="4.00", receipt=True)),
+                            ("the buyer ships the return, paying the postage themselves",
+                             lambda: ships_return("request return_shipment", request)),
+                            ("the buyer cancels", does("buyer", "cancel"))],
+        "return_in_transit": [("the seller finds the return ok", does("seller", "return_received", condition="ok")),
+                              ("the seller finds it damaged",
+                               does("seller", "return_received", condition="damaged"))],
+        "replacement_in_transit": [("the buyer confirms the replacement", does("buyer", "confirm"))],
+    }.get(request.state, [])  # fmt: skip
 
 
 def acts(kind: str, number: str, who: str, action: str, *, amount: str = "", **payload) -> object | None:
@@ -347,7 +527,7 @@ def walk_to(number: str, start: str, request: Request) -> None:
     """Open a dispute on the order and take it to `start` as the parties and the team would. A step the
     workflow refuses (a window not open yet, say) leaves it where it got to."""
     returning = start in ("awaiting_return", "return_in_transit")
-    if not opens("", number, RETURN_REQUEST if returning else request):
+    if not opens("", number, dataclasses.replace(RETURN_REQUEST, items=request.items) if returning else request):
         return
     if returning:
         acts("", number, "seller", "accept")
@@ -441,6 +621,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         super().__init__()
         RUNS["sequences"] += 1
         self.focus = ORDERS[0]
+        self.request_focus = ORDERS[0]  # the order whose requests the request steps act on
         self.turns = 0  # awaited_party_acts steps so far: which move it takes
         self.watch = invariants.WindowWatch()
         self.swept = False
@@ -457,12 +638,19 @@ class WorkflowMachine(RuleBasedStateMachine):
 
     # --- setup ---------------------------------------------------------------------------------------
 
-    @initialize(plan=ORDER_PLANS, start_day=START_DAYS, focus=st.sampled_from(ORDERS[:2]))
-    def place_orders(self, plan: tuple[OrderPlan, ...], start_day: int, focus: str):
-        """The platform places the orders on day 0 and records the planned shipments; the clock moves to
-        the start, where the planned disputes are opened and taken to their starting points. The steps
-        begin with the focus on the small order or the large one (above the approval threshold)."""
-        self.focus = focus
+    @initialize(
+        plan=ORDER_PLANS,
+        start_day=START_DAYS,
+        focus=st.sampled_from(ORDERS[:2]),
+        choices=st.randoms(use_true_random=False),
+    )
+    def place_orders(self, plan: tuple[OrderPlan, ...], start_day: int, focus: str, choices: random.Random):
+        """The platform places the orders on day 0 and records the planned shipments; the clock moves to the
+        start, where the planned requests (on the orders shipped) and disputes are opened and taken to their
+        starting points. The steps begin with the focus on the small order or the large one (above the
+        approval threshold); `choices` are the sequence's random numbers."""
+        self.focus = self.request_focus = focus
+        self.random = choices  # what awaited_request_party_acts picks
         platform = person("platform")
         for number, line in zip(ORDERS, plan, strict=False):
             order, _created = order_services.order_create(
@@ -475,7 +663,10 @@ class WorkflowMachine(RuleBasedStateMachine):
                 ship_by=PLACED + timedelta(days=3),
                 total=line.total,
                 currency="USD",
-                items=[order_services.ItemLine(title="Widget", quantity=1, unit_price=line.total)],
+                items=[
+                    order_services.ItemLine(title=title, quantity=quantity, unit_price=Decimal(price))
+                    for title, quantity, price in LINES[line.total]
+                ],
             )
             if line.shipped_day is not None:
                 order_services.order_record_shipment(
@@ -487,13 +678,17 @@ class WorkflowMachine(RuleBasedStateMachine):
                 )
         self.clock.move_to(PLACED + timedelta(days=start_day))
         for number, line in zip(ORDERS, plan, strict=False):
+            request = line.request
+            if line.ask is not None and line.shipped_day is not None:  # nothing to return from the others
+                ask_to(number, line.ask)
+                request = dataclasses.replace(request, items="widget")  # the gadgets are asked for
             if line.dispute is not None:
-                walk_to(number, line.dispute, line.request)
+                walk_to(number, line.dispute, request)
 
     @step(order=ORDER)
     def focus_on(self, order):
-        """The next dispute actions go to this order's latest dispute."""
-        self.focus = order
+        """The next dispute and request actions go to this order's latest dispute and request."""
+        self.focus = self.request_focus = order
 
     # --- the buyer -------------------------------------------------------------------------------------
 
@@ -613,10 +808,13 @@ class WorkflowMachine(RuleBasedStateMachine):
             note(f"awaited_party_acts on {self.focus}: {what}")
             how()
 
-    @step(who=st.sampled_from(EVERYONE), action=st.sampled_from(sorted(ANY_ACTION)))
-    def someone_else_acts(self, who, action):
+    @step(who=st.sampled_from(EVERYONE), action=st.sampled_from(sorted(ANY_ACTION)), on_request=st.booleans())
+    def someone_else_acts(self, who, action, on_request):
         """Someone who is neither the buyer nor the seller takes a party's action, or someone off the team a
-        team's action: always refused."""
+        team's action: always refused. On a request (`on_request`): its action of that name, or approve."""
+        if on_request:
+            self.stranger_acts_on_a_request(who, action if action in REQUEST_ACTIONS else "approve")
+            return
         dispute = latest_dispute(self.focus)
         if dispute is None or person(who).pk in (dispute.order.buyer_id, dispute.order.store.owner_id):
             return  # a party: the steps above cover them
@@ -627,6 +825,72 @@ class WorkflowMachine(RuleBasedStateMachine):
             payload["carrier"] = Carrier.objects.get(code="dhl")
         if acts("", self.focus, who, action, **payload):
             raise AssertionError(f"{who}, not a party to order {self.focus}, could {action} its dispute")
+
+    # --- return and exchange requests ---------------------------------------------------------------
+
+    @step(
+        order=st.sampled_from(ASKED_ORDERS),
+        what=st.sampled_from(REQUEST_KINDS),
+        reason=st.sampled_from(REQUEST_REASONS),
+        items=st.sampled_from(ITEMS),
+    )
+    def buyer_asks(self, order, what, reason, items):
+        """The buyer asks the seller for a return, an exchange or a refund, under the order's policy snapshot:
+        refused outside its reasons and days, or over an item already in a live claim or settled."""
+        if asks("request open", order, what, reason, items):
+            self.request_focus = order
+
+    @step(
+        action=st.sampled_from(REQUEST_ACTIONS),
+        which=st.sampled_from(["latest", "live"]),
+        postage=st.sampled_from(POSTAGES),
+        receipt=st.booleans(),
+        condition=st.sampled_from(CONDITIONS),
+        reason=st.sampled_from(["Out of stock.", ""]),
+    )
+    def party_acts_on_request(self, action, which, postage, receipt, condition, reason):
+        """The buyer or the seller (whoever the action is for) acts on the latest request of the order in focus,
+        or on its oldest live one, whether or not the request's state allows it now: the seller approves,
+        declines (saying why, or not), confirms the returned item or ships a replacement; the buyer ships the
+        return (with its postage, and a receipt or not), confirms the replacement, cancels, or turns the request
+        into a dispute, which then gets the focus."""
+        request, kind = latest_request(self.request_focus, which), f"request {action}"
+        if action == "return_shipment":
+            ships_return(kind, request, postage=postage, receipt=receipt)
+        elif action == "replacement_shipment":
+            ships_replacement(kind, request)
+        elif action in ("approve", "decline", "return_received"):
+            payload = {"decline": {"reason": reason}, "return_received": {"condition": condition}}.get(action, {})
+            request_acts(kind, request, "seller", action, **payload)
+        elif request_acts(kind, request, "buyer", action) and action == "to_dispute":
+            self.focus = request.order.number
+
+    @step()
+    def awaited_request_party_acts(self):
+        """The party a request waits for does one of the things that party would do now: on one of the requests
+        still running, one of the moves its state allows, both picked by the sequence's own random numbers
+        (drawn by Hypothesis, so a sequence repeats and shrinks). A request that becomes a dispute gives the
+        dispute the focus."""
+        requests = awaited_requests()
+        if not requests:
+            return
+        request = self.random.choice(requests)
+        moves = awaited_request_moves(request)
+        if moves:
+            what, how = self.random.choice(moves)
+            note(f"awaited_request_party_acts on request {request.pk} of {request.order.number}: {what}")
+            if how() and ReturnRequest.objects.filter(pk=request.pk, dispute__isnull=False).exists():
+                self.focus = request.order.number  # it became a dispute: the dispute steps go to it
+
+    def stranger_acts_on_a_request(self, who: str, action: str) -> None:
+        request = latest_request(self.request_focus)
+        if request is None or person(who).pk in (request.order.buyer_id, request.order.store.owner_id):
+            return  # a party: party_acts_on_request covers them
+        payload = {"decline": {"reason": "No."}, "return_received": {"condition": "ok"}}.get(action, {})
+        if action in ("return_shipment", "replacement_shipment"):
+            payload = {"carrier": Carrier.objects.get(code="dhl"), "tracking_number": "X"}
+        if request_acts("", request, who, action, **payload):
+            raise AssertionError(f"{who}, not a party to order {self.request_focus}, could {action} its request")
 
     # --- the platform and staff ------------------------------------------------------------------------
 
@@ -668,10 +932,13 @@ class WorkflowMachine(RuleBasedStateMachine):
             return
         by_clock = DisputeEvent.objects.filter(actor__isnull=True, to_state=State.RESOLVED)
         resolved, settled = by_clock.count(), Order.objects.filter(status__in=SETTLED).count()
+        requests_by_clock = RequestEvent.objects.filter(actor__isnull=True)
+        moved = requests_by_clock.count()
         run_all_sweeps(now=timezone.now())
         self.swept = True
         DONE["sweep resolved a dispute"] += by_clock.count() > resolved
         DONE["sweep settled an order"] += Order.objects.filter(status__in=SETTLED).count() > settled
+        DONE["sweep moved a request"] += requests_by_clock.count() > moved
 
     # --- after every step ------------------------------------------------------------------------------
 
@@ -729,13 +996,20 @@ def cast(db) -> None:
     for name in ("alice", "bob"):
         UserFactory(username=name)
     for owner, (slug, name) in STORES.items():
-        StoreFactory(slug=slug, name=name, owner=UserFactory(username=owner))
+        store = StoreFactory(slug=slug, name=name, owner=UserFactory(username=owner))
+        return_policy_update(actor=store.owner, store=store, **POLICIES[owner])
     for name in TEAM:
         team_member(name)
     platform_account()
 
 
-def test_workflow_machine(cast, capsys):
+@pytest.fixture
+def receipts_kept_apart(settings, tmp_path) -> None:
+    """The photos of return postage receipts go to a folder of this run's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def test_workflow_machine(cast, receipts_kept_apart, capsys):
     started = time.monotonic()
     for counter in (FIRED, DONE, RUNS):
         counter.clear()

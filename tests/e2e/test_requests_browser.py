@@ -99,9 +99,11 @@ def test_a_buyer_who_changed_their_mind_returns_the_item_and_is_refunded(browser
     expect(
         dave.get_by_role("heading", name="The return is on its way to you: confirm it when it arrives")
     ).to_be_visible()
-    dave.locator("summary", has_text="Confirm the returned item").click()
-    dave.get_by_label("How did the item arrive?").select_option("ok")
+    # It cannot be undone (it refunds at once), so it asks first, saying what each answer does.
     dave.get_by_role("button", name="Confirm the returned item").click()
+    expect(dave.get_by_text("If it arrived as expected, the buyer is refunded $40.00 at once.")).to_be_visible()
+    dave.get_by_label("How did the item arrive?").select_option("ok")
+    dave.get_by_role("button", name="Yes, confirm how it arrived").click()
     expect(dave.get_by_role("status")).to_contain_text("you said how the returned item arrived")
 
     alice.reload()
