@@ -210,7 +210,9 @@ def order_record_delivery(*, actor: User, order: Order, delivered_at: datetime) 
         if delivered_at > timezone.now() + CLOCK_SKEW:
             raise RuleViolation("invalid", _("delivered_at cannot be in the future."), status=400)
         order.delivered_at = delivered_at
-        order.refresh_returns()
+        if order.status not in (OrderStatus.COMPLETED, OrderStatus.CANCELLED):
+            # A delivery reported after the order completed does not reopen its return period.
+            order.refresh_returns()
         if order.status == OrderStatus.SHIPPED:
             order.status = OrderStatus.DELIVERED
         order.save()
