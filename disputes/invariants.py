@@ -74,6 +74,7 @@ class OrderRow:
     window_opens_at: datetime
     window_closes_at: datetime
     snapshot: dict
+    returns_close_at: datetime | None
     buyer: int
     seller: int
 
@@ -143,7 +144,8 @@ class Rows:
     @cached_property
     def orders(self) -> dict[int, OrderRow]:
         columns = ("pk", "number", "total", "status", "shipped_at", "delivered_at", "window_opens_at",
-                   "window_closes_at", "return_policy_snapshot", "buyer_id", "store__owner_id")  # fmt: skip
+                   "window_closes_at", "return_policy_snapshot", "returns_close_at", "buyer_id",
+                   "store__owner_id")  # fmt: skip
         return {row.pk: row for row in _rows(Order, OrderRow, columns)}
 
     @cached_property
@@ -554,13 +556,20 @@ def orders_settle(*, now: datetime, rows: Rows | None = None) -> list[str]:
 
 def completion_waits_for_returns(*, now: datetime, rows: Rows | None = None) -> list[str]:
     """A shipped order completes (its funds go to the seller) only once the buyer can no longer ask for a
-    return: no completed order's return period is still running."""
+    return: no completed order's return period is still running. Until an order completes or is cancelled, the
+    period it keeps is the one its policy gives from delivery (or the window's opening); from then on it stays
+    as it was, so a delivery reported late does not reopen it."""
     rows = rows or Rows()
-    return [
-        f"order {order.number}: completed while its return period runs until {ends:%Y-%m-%d %H:%M}"
-        for order in sorted(rows.orders.values(), key=lambda order: order.number)
-        if order.status == OrderStatus.COMPLETED and (ends := _return_period_ends(order)) is not None and ends > now
-    ]
+    problems = []
+    for order in sorted(rows.orders.values(), key=lambda order: order.number):
+        ends = order.returns_close_at
+        if order.status == OrderStatus.COMPLETED and ends is not None and ends > now:
+            problems.append(f"order {order.number}: completed while its return period runs until {ends:%Y-%m-%d %H:%M}")
+        if order.status not in (OrderStatus.COMPLETED, OrderStatus.CANCELLED) and ends != (
+            policy_ends := _return_period_ends(order)
+        ):
+            problems.append(f"order {order.number}: return period kept as {ends}, its policy gives {policy_ends}")
+    return problems
 
 
 # --- return and exchange requests, and the items each claim covers ------------------------------------

@@ -831,3 +831,29 @@ def test_an_order_completes_only_after_its_return_period_too(world):
         sweep_completions(now=period_ends + MINUTE)
     order.refresh_from_db()
     assert order.status == OrderStatus.COMPLETED
+
+
+def test_a_delivery_reported_after_completion_does_not_reopen_the_return_period(world):
+    """Found by the state machine: an order never marked delivered completes once its window and the return
+    period counted from the window's opening are over; a carrier's late delivery event then records the
+    delivery but gives the buyer no new period (the seller has been paid)."""
+    from disputes.invariants import completion_waits_for_returns
+    from disputes.order_clocks import sweep_completions
+
+    set_policy(world.carols, **CAROLS_POLICY)
+    order = delivered_order(world, world.carols, "LATE-2", delivered_at=None)
+    closes = order.returns_close_at
+    assert closes == order.window_opens_at + 15 * DAY
+    settled = max(closes, WINDOW_CLOSES) + MINUTE
+    with time_machine.travel(settled, tick=False):
+        sweep_completions(now=settled)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED
+    late = settled + 5 * DAY
+    with time_machine.travel(late, tick=False):
+        order_record_delivery(actor=world.platform, order=order, delivered_at=late)
+    order.refresh_from_db()
+    assert (order.status, order.delivered_at, order.returns_close_at) == (OrderStatus.COMPLETED, late, closes)
+    assert completion_waits_for_returns(now=late) == []
+    response = ask(world, order.number, at=late + DAY)
+    assert response.status_code == 409, response.json()
