@@ -22,7 +22,8 @@ Every live state runs one clock (`respond_by`); when it runs out the system acts
 A request that becomes a dispute ends (`outcome` disputed, `dispute` set) and its items pass to the
 dispute in the same transaction. A declined request may be turned into one until `dispute_by`:
 the dispute window's end, or BUYER_RESPONSE_DAYS after the decline if that is later (the buyer
-asked in time and keeps the right to a dispute).
+asked in time and keeps the right to a dispute). It keeps its state and `outcome` declined, the
+seller's answer, and gains its `dispute`.
 """
 
 from __future__ import annotations
