@@ -39,6 +39,9 @@ class EventInline(ReadOnlyInline):
     fields = ("created_at", "actor", "actor_party", "action", "from_state", "to_state", "payload")
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
 
 class RefundInline(ReadOnlyInline):
     model = Refund

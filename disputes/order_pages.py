@@ -109,7 +109,10 @@ def seller_waiting_requests(store: Store) -> QuerySet[ReturnRequest]:
     return (
         ReturnRequest.objects.filter(waiting, order__store=store)
         .select_related("order__buyer", "order__store")
-        .prefetch_related(Prefetch("claim_items", queryset=ClaimItem.objects.select_related("order_item")))
+        .prefetch_related(
+            Prefetch("claim_items", queryset=ClaimItem.objects.select_related("order_item")),
+            "order__items",  # each request's amount is its items' share of the order
+        )
         .order_by(F("respond_by").asc(nulls_last=True), "opened_at")
     )
 

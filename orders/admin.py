@@ -36,6 +36,10 @@ class OrderEventInline(admin.TabularInline):
     readonly_fields = ("created_at", "actor", "action", "payload")
     can_delete = False
 
+    def get_queryset(self, request):
+        # Each row shows its actor, and its str() names the order: both in the one query.
+        return super().get_queryset(request).select_related("actor", "order")
+
     def has_add_permission(self, request, obj=None):
         return False
 
