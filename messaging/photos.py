@@ -12,8 +12,10 @@ import hashlib
 import io
 import logging
 import secrets
+import struct
 import threading
 import warnings
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageChops, ImageCms, UnidentifiedImageError
 
 from core.errors import RuleViolation
 
@@ -100,16 +102,73 @@ def read_bounded(upload, name: str) -> bytes:
     return data
 
 
-def _to_srgb(image: Image.Image) -> Image.Image:
-    icc = image.info.get("icc_profile")
+# The transforms to sRGB built so far, by SHA-256 of the profile and the image's mode: a phone tags every
+# photo with the same profile, and building a transform costs more than looking one up. None means "leave
+# the pixels as they are": the profile is unusable, or it is sRGB already (a pass that changes nothing).
+_transforms: OrderedDict[tuple[bytes, str], ImageCms.ImageCmsTransform | None] = OrderedDict()
+_transforms_lock = threading.Lock()
+TRANSFORMS_KEPT = 32
+
+
+def _colour_probe() -> Image.Image:
+    """Every 17th level of each channel, 4,096 colours: enough for a profile that is sRGB under another name
+    to show that converting changes nothing."""
+    levels = range(0, 256, 17)
+    return Image.frombytes(
+        "RGB", (16**3, 1), bytes(v for b in levels for g in levels for r in levels for v in (r, g, b))
+    )
+
+
+_PROBE = _colour_probe()
+
+
+def _to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:
+    """`image` with colours converted from the profile `icc` describes to sRGB: in place when the mode stays
+    (an RGB photo, the usual case), so the largest pass of the pipeline makes no copy of the pixels."""
     if not icc:
         return image
+    transform = _srgb_transform(icc, image.mode)
+    if transform is None:
+        return image
     try:
-        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        mode = "RGBA" if "A" in image.getbands() else "RGB"
-        return ImageCms.profileToProfile(image, source, SRGB, outputMode=mode)
+        if transform.input_mode == transform.output_mode:
+            ImageCms.applyTransform(image, transform, inPlace=True)
+            return image
+        return ImageCms.applyTransform(image, transform)
     except (ImageCms.PyCMSError, OSError, ValueError):
         return image  # an unusable profile is dropped, pixels kept as they are
+
+
+def _srgb_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """The transform taking `mode` pixels described by `icc` to sRGB, built once per profile (a bounded cache,
+    so a stream of made-up profiles cannot grow it), or None when there is nothing to do."""
+    key = (hashlib.sha256(icc).digest(), mode)
+    with _transforms_lock:
+        if key in _transforms:
+            _transforms.move_to_end(key)
+            return _transforms[key]
+    transform = _build_srgb_transform(icc, mode)
+    with _transforms_lock:
+        _transforms[key] = transform
+        while len(_transforms) > TRANSFORMS_KEPT:
+            _transforms.popitem(last=False)
+    return transform
+
+
+def _build_srgb_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """A new transform from `icc` to sRGB for `mode` pixels; None for a profile that is unusable or sRGB."""
+    output_mode = "RGBA" if "A" in mode else "RGB"
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        transform = ImageCms.buildTransform(source, SRGB, mode, output_mode)
+        if mode in ("RGB", "RGBA"):
+            probe = _PROBE.convert(mode)
+            converted = ImageCms.applyTransform(probe, transform)
+            if max(high for _low, high in ImageChops.difference(converted, probe).getextrema()) <= 1:
+                return None  # sRGB under another name: converting would cost a full pass and change nothing
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return None  # an unusable profile is dropped, pixels kept as they are
+    return transform
 
 
 class PixelBudget:
@@ -164,6 +223,43 @@ def clean_photo(data: bytes, name: str = "photo") -> CleanPhoto:
 
 
 def _decode_and_encode(image: Image.Image, data: bytes, name: str) -> CleanPhoto:
+    """Decode, turn upright, convert to sRGB and re-encode, each pass at most once and over the final size:
+    an ingest costs little more than decoding and encoding the photo (bench/photo_bench.py)."""
+    _decode(image, name)
+    if image.format not in ALLOWED_FORMATS:
+        raise not_an_image(_("%(name)s is not a JPEG, PNG, WebP or HEIC photo.") % {"name": name})
+
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    orientation = _orientation(image)
+    icc = image.info.get("icc_profile")
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    # Shrink first, so every pass below (orientation, colour profile, mode) is over the small image:
+    # a huge photo costs its decoded size once, not four times.
+    image = _fit(image, LONGEST_SIDE)
+    image = _upright(image, orientation)  # the camera's orientation, applied before the EXIF that says it goes
+    image = _to_srgb(image, icc)
+    if image.mode not in ("RGB", "RGBA"):  # greyscale with no profile to say how it becomes colour
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    # Nothing read from the file goes on: Pillow's writers take metadata from their arguments and from `info`
+    # alone, and _metadata_free checks the bytes they wrote.
+    image.info = {}
+
+    extension, content_type = ("png", "image/png") if has_alpha else ("jpg", "image/jpeg")
+    return CleanPhoto(
+        content=_encode(image, extension),
+        thumbnail=_encode(_fit(image, THUMBNAIL_SIDE), extension, small=True),
+        extension=extension,
+        content_type=content_type,
+        width=image.width,
+        height=image.height,
+        sha256=hashlib.sha256(data).hexdigest(),
+        original_size=len(data),
+    )
+
+
+def _decode(image: Image.Image, name: str) -> None:
+    """Decode every pixel now, so a truncated or corrupt file is refused here and not half-stored."""
     if image.format == "JPEG":
         # Decode a JPEG straight at the smallest scale (1/2, 1/4, 1/8) still at least as large as
         # what we keep: a fraction of the memory and time of the full image.
@@ -176,48 +272,93 @@ def _decode_and_encode(image: Image.Image, data: bytes, name: str) -> CleanPhoto
             raise too_large(_("%(name)s has too many pixels.") % {"name": name}) from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
             raise not_an_image(_("%(name)s is damaged or not a complete image.") % {"name": name}) from None
-    if image.format not in ALLOWED_FORMATS:
-        raise not_an_image(_("%(name)s is not a JPEG, PNG, WebP or HEIC photo.") % {"name": name})
-
-    # Shrink first, so every copy below (orientation, colour profile, mode) is of the small image:
-    # a huge photo costs its decoded size once, not four times.
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
-    if image.mode not in ("RGB", "RGBA", "L", "LA"):
-        image = image.convert("RGBA" if has_alpha else "RGB")
-    exif = image.getexif()
-    icc = image.info.get("icc_profile")
-    image.thumbnail((LONGEST_SIDE, LONGEST_SIDE), Image.Resampling.LANCZOS)
-    image.info["icc_profile"] = icc
-    image.getexif().update(exif)
-    image = ImageOps.exif_transpose(image)  # apply the camera's orientation before EXIF goes
-    image = _to_srgb(image)
-    image = image.convert("RGBA" if has_alpha else "RGB")
-    # A fresh image built from pixels alone carries no EXIF, GPS, XMP, ICC or text chunks.
-    fresh = Image.frombytes(image.mode, image.size, image.tobytes())
-
-    extension, content_type = ("png", "image/png") if has_alpha else ("jpg", "image/jpeg")
-    content = _encode(fresh, extension)
-    thumb = fresh.copy()
-    thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
-    return CleanPhoto(
-        content=content,
-        thumbnail=_encode(thumb, extension),
-        extension=extension,
-        content_type=content_type,
-        width=fresh.width,
-        height=fresh.height,
-        sha256=hashlib.sha256(data).hexdigest(),
-        original_size=len(data),
-    )
 
 
-def _encode(image: Image.Image, extension: str) -> bytes:
+TRANSPOSE_FOR_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1 = upright as stored); a broken EXIF block is no reason to refuse a photo."""
+    try:
+        return int(image.getexif().get(ExifTags.Base.Orientation, 1))
+    except (SyntaxError, ValueError, TypeError, OSError, struct.error):
+        return 1
+
+
+def _upright(image: Image.Image, orientation: int) -> Image.Image:
+    """`image` turned as the camera said, in one transpose (a new image only when it has to turn)."""
+    method = TRANSPOSE_FOR_ORIENTATION.get(orientation)
+    return image if method is None else image.transpose(method)
+
+
+def _fit(image: Image.Image, side: int) -> Image.Image:
+    """`image` shrunk to fit side × side, aspect kept, or `image` itself when it fits. Resizing reduces by a
+    whole factor first (a cheap box average) and runs Lanczos over twice the target size only: the same look
+    as Lanczos over every pixel, at a fraction of the cost."""
+    longest = max(image.size)
+    if longest <= side:
+        return image
+    size = (max(1, round(image.width * side / longest)), max(1, round(image.height * side / longest)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+
+
+def _encode(image: Image.Image, extension: str, *, small: bool = False) -> bytes:
+    """The pixels as a fresh file. JPEG is quality 85, baseline: bench/photo_bench.py measures Huffman
+    optimisation and progressive scans at several times the encode time of the whole photo for a few
+    percent fewer bytes; on a thumbnail (`small`) optimisation costs next to nothing and is kept."""
     out = io.BytesIO()
     if extension == "png":
         image.save(out, "PNG", optimize=True)
     else:
-        image.save(out, "JPEG", quality=85, optimize=True, progressive=True)
-    return out.getvalue()
+        image.save(out, "JPEG", quality=85, optimize=small)
+    return _metadata_free(out.getvalue(), extension)
+
+
+# What an encoded file may hold besides pixels: JPEG markers before the first scan (JFIF header, tables,
+# frame, restart interval) and PNG chunks. EXIF and XMP (APP1), ICC (APP2), comments, text chunks are not.
+JPEG_MARKERS_ALLOWED = {0xE0, 0xDB, 0xC0, 0xC1, 0xC2, 0xC4, 0xDD}
+PNG_CHUNKS_ALLOWED = {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"}
+
+
+def _metadata_free(content: bytes, extension: str) -> bytes:
+    """`content`, once its structure shows it carries nothing but pixels. The pipeline drops metadata by
+    construction; this check is cheap (it walks headers, not pixels) and turns a leak through some future
+    Pillow default into an error instead of a stored GPS position."""
+    found = _jpeg_markers(content) if extension == "jpg" else _png_chunks(content)
+    allowed = JPEG_MARKERS_ALLOWED if extension == "jpg" else PNG_CHUNKS_ALLOWED
+    if leaked := [kind for kind in found if kind not in allowed]:
+        raise RuntimeError(f"the photo encoder wrote more than pixels: {leaked!r}")
+    return content
+
+
+def _jpeg_markers(content: bytes) -> list[int]:
+    """The markers of a JPEG up to its first scan (where encoders put every header)."""
+    markers, at = [], 2  # after SOI
+    while at + 4 <= len(content) and content[at] == 0xFF:
+        marker = content[at + 1]
+        if marker == 0xDA:  # start of scan: entropy-coded data follows
+            return markers
+        markers.append(marker)
+        at += 2 + struct.unpack_from(">H", content, at + 2)[0]
+    return [*markers, -1]  # no scan found where one must be: not a file this pipeline should store
+
+
+def _png_chunks(content: bytes) -> list[bytes]:
+    """The chunk types of a PNG, in order."""
+    chunks, at = [], 8  # after the signature
+    while at + 8 <= len(content):
+        length, kind = struct.unpack_from(">I4s", content, at)
+        chunks.append(kind)
+        at += 12 + length
+    return chunks
 
 
 def clean_uploads(uploads: list) -> list[CleanPhoto]:

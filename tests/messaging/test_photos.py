@@ -6,20 +6,24 @@ import time
 import tracemalloc
 
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from messaging.models import Message, Photo
-from messaging.photos import clean_photo
+from messaging.photos import _metadata_free, _srgb_transform, clean_photo
 from tests.conftest import api_as
 from tests.factories import make_order
 from tests.messaging.images import (
     HTML_WITH_PNG_HEADER,
     SVG_WITH_SCRIPT,
     TEXT,
+    display_p3_profile,
     jpeg_bytes,
+    natural_image,
+    phone_jpeg,
     png_bomb,
     png_bytes,
     rotated_jpeg_with_gps,
+    srgb_profile,
     upload,
     webp_bytes,
 )
@@ -183,3 +187,116 @@ def test_a_request_declaring_more_than_the_upload_limit_is_refused_before_readin
     assert response.status_code == 413
     assert response.json()["code"] == "request_too_large"
     assert not Message.objects.exists()
+
+
+# --- photos as phones make them --------------------------------------------------------------------------
+
+PATCH_P3 = (180, 60, 160)  # a Display P3 colour inside sRGB's gamut whose sRGB value differs by ~15 levels
+METADATA = ("exif", "icc_profile", "xmp", "comment")
+
+
+def display_p3_to_srgb(rgb: tuple[int, int, int]) -> tuple[float, ...]:
+    """The sRGB value of a Display P3 colour by the published D65 matrix: an oracle that owes nothing to LittleCMS."""
+
+    def linear(v: float) -> float:
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    def encoded(v: float) -> float:
+        v = min(max(v, 0.0), 1.0)
+        return 12.92 * v if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+
+    matrix = ((1.2249, -0.2247, 0.0), (-0.0420, 1.0419, 0.0), (-0.0197, -0.0786, 1.0979))
+    light = [linear(c / 255) for c in rgb]
+    return tuple(255 * encoded(sum(m * v for m, v in zip(row, light, strict=True))) for row in matrix)
+
+
+@pytest.fixture(scope="module")
+def phone_photo() -> bytes:
+    """An 800×600 sensor image saved as a phone saves a portrait photo (EXIF orientation 6, Display P3, GPS,
+    XMP, a comment), with a flat P3 patch in the corner the sensor stored first (its top left)."""
+    image = natural_image((800, 600), seed=3)
+    image.paste(PATCH_P3, (0, 0, 160, 160))
+    return phone_jpeg(image, quality=95)
+
+
+def near(pixel, expected, tolerance: float) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, expected, strict=True))
+
+
+def test_a_phone_photo_keeps_no_metadata(phone_photo):
+    source = Image.open(io.BytesIO(phone_photo))
+    assert all(source.info.get(key) for key in METADATA), "the test photo carries every kind of metadata"
+
+    photo = clean_photo(phone_photo)
+    for data in (photo.content, photo.thumbnail):
+        cleaned = Image.open(io.BytesIO(data))
+        assert [key for key in METADATA if key in cleaned.info] == []
+        assert dict(cleaned.getexif()) == {}
+        assert cleaned.applist == [("APP0", cleaned.applist[0][1])]  # the JFIF header and nothing else
+
+
+def test_a_phone_photo_comes_back_upright_and_in_srgb(phone_photo):
+    photo = clean_photo(phone_photo)
+    cleaned = Image.open(io.BytesIO(photo.content))
+    assert cleaned.size == (photo.width, photo.height) == (600, 800)  # turned: portrait
+    expected = display_p3_to_srgb(PATCH_P3)
+    assert not near(PATCH_P3, expected, 10), "the patch's colour is one conversion visibly changes"
+    # Turned 90° clockwise, the sensor's top left is the photo's top right; the other corners are not the patch.
+    top_right = cleaned.getpixel((600 - 80, 80))
+    assert near(top_right, expected, 5), (top_right, expected)
+    for corner in ((80, 80), (80, 800 - 80), (600 - 80, 800 - 80)):
+        assert not near(cleaned.getpixel(corner), expected, 20), corner
+
+
+def test_a_phone_photos_thumbnail_is_upright_in_srgb_and_within_bounds(phone_photo):
+    thumbnail = Image.open(io.BytesIO(clean_photo(phone_photo).thumbnail))
+    assert thumbnail.size == (240, 320)
+    assert near(thumbnail.getpixel((240 - 32, 32)), display_p3_to_srgb(PATCH_P3), 6)
+
+
+def test_a_photo_already_in_srgb_is_not_converted_and_a_p3_transform_is_built_once():
+    assert _srgb_transform(srgb_profile(), "RGB") is None  # converting would change nothing: no pass at all
+    assert _srgb_transform(display_p3_profile(), "RGB") is _srgb_transform(display_p3_profile(), "RGB")
+
+    image = natural_image((400, 300), seed=5)
+    image.paste((180, 60, 160), (0, 0, 100, 100))
+    cleaned = Image.open(io.BytesIO(clean_photo(phone_jpeg(image, quality=95, icc_profile=srgb_profile())).content))
+    assert "icc_profile" not in cleaned.info
+    assert near(cleaned.getpixel((300 - 50, 50)), (180, 60, 160), 5)
+
+
+def test_an_unusable_profile_is_dropped_and_the_pixels_kept():
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (180, 60, 160)).save(buf, "JPEG", quality=95, icc_profile=b"not a profile" * 20)
+    cleaned = Image.open(io.BytesIO(clean_photo(buf.getvalue()).content))
+    assert "icc_profile" not in cleaned.info
+    assert near(cleaned.getpixel((32, 24)), (180, 60, 160), 5)
+
+
+def test_a_png_with_alpha_keeps_no_profile_text_or_exif():
+    image = Image.new("RGBA", (64, 48), (180, 60, 160, 200))
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", "at home, 52.52N 13.41E")
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneCo"
+    buf = io.BytesIO()
+    image.save(buf, "PNG", icc_profile=display_p3_profile(), pnginfo=text, exif=exif)
+    photo = clean_photo(buf.getvalue())
+    assert photo.content_type == "image/png"
+    for data in (photo.content, photo.thumbnail):
+        cleaned = Image.open(io.BytesIO(data))
+        assert {"icc_profile", "exif", "Comment"} & set(cleaned.info) == set()
+        red, green, blue, alpha = cleaned.getpixel((32, 24))
+        assert alpha == 200 and near((red, green, blue), display_p3_to_srgb((180, 60, 160)), 3)
+
+
+def test_an_encoded_file_carrying_metadata_is_never_passed_on():
+    with pytest.raises(RuntimeError, match="more than pixels"):
+        _metadata_free(rotated_jpeg_with_gps(), "jpg")
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", "hello")
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buf, "PNG", pnginfo=text)
+    with pytest.raises(RuntimeError, match="more than pixels"):
+        _metadata_free(buf.getvalue(), "png")
+    assert _metadata_free(jpeg_bytes(), "jpg")
