@@ -8,15 +8,61 @@ with a sentence saying when to try again."""
 import logging
 from functools import wraps
 
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from rest_framework import throttling as drf_throttling
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 audit_log = logging.getLogger("dispute_desk.audit")
 
 
-class WriteThrottle(SimpleRateThrottle):
+def _count(key: str, seconds: int) -> tuple[int, int]:
+    """Add one to the counter `key`, started at 0 for `seconds` by the first request; return the count and
+    the seconds left before it starts again. One round trip to Redis."""
+    backend = getattr(cache, "_cache", None)
+    if isinstance(cache, RedisCache) and backend is not None:
+        full_key = cache.make_and_validate_key(key)
+        pipe = backend.get_client(full_key, write=True).pipeline(transaction=False)
+        pipe.set(full_key, 0, ex=seconds, nx=True)
+        pipe.incr(full_key)
+        pipe.ttl(full_key)
+        _started, count, left = pipe.execute()
+        return int(count), max(int(left), 0)
+    cache.add(key, 0, seconds)
+    return cache.incr(key), seconds
+
+
+class CountingRateThrottle(SimpleRateThrottle):
+    """DRF's rate throttle, counted in a window that the first request opens for the rate's length: one
+    counter, one round trip a request. (DRF's own keeps every request's time in a list that it reads and
+    writes back whole, so at 2,000 a minute a busy client's every request moved a 2,000-entry list.) A
+    client may make up to twice the rate across the end of one window and the start of the next."""
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        count, self.left = _count(f"{self.key}:n", self.duration)
+        return count <= self.num_requests
+
+    def wait(self) -> float | None:
+        return float(self.left)
+
+
+class UserRateThrottle(CountingRateThrottle, drf_throttling.UserRateThrottle):
+    pass
+
+
+class AnonRateThrottle(CountingRateThrottle, drf_throttling.AnonRateThrottle):
+    pass
+
+
+class WriteThrottle(CountingRateThrottle):
     """Counts only writes (POST), per signed-in user, in the view's `write_scope`."""
 
     def __init__(self, scope: str | None = None) -> None:

@@ -9,13 +9,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import roles
+from core import read_cache
 from core.errors import RuleViolation
 from core.throttles import with_write_throttle
 from disputes import serializers as s
 from disputes.idempotency import idempotent
 from disputes.models import ClaimItem, Dispute, DisputeEvent, Evidence, Proposal, State
 from disputes.review import ruling_submit
-from disputes.selectors import dispute_get_for, disputes_visible_to
+from disputes.selectors import dispute_get_for, dispute_read_version, disputes_visible_to
 from disputes.services import dispute_act_by, dispute_open, evidence_add, refuse_unless_buyer
 from messaging.models import Photo
 from messaging.photos import clean_uploads
@@ -107,7 +108,15 @@ class DisputeListApi(generics.ListAPIView):
 class DisputeDetailApi(APIView):
     @extend_schema(responses=s.DisputeSerializer)
     def get(self, request, pk: int):
-        return respond(request, dispute_get_for(request.user, pk))
+        if not read_cache.enabled():
+            return respond(request, dispute_get_for(request.user, pk))
+        version = dispute_read_version(request.user, pk)  # the access check too: 404 alike
+        team = roles.is_dispute_team(request.user)
+
+        def build():
+            return s.DisputeSerializer(dispute_detail(int(pk)), context={"request": request}).data
+
+        return Response(read_cache.cached("dispute", [pk, team], version, request, build))
 
 
 class DisputeActionApi(APIView):

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from accounts import roles
 from accounts.models import User
+from core import read_cache
 from disputes.models import LIVE_STATES, ClaimItem, Dispute, Party, State
 from disputes.payments import refunded_so_far
 from disputes.policy import dispute_words
@@ -67,6 +68,70 @@ def dispute_get_for(user: User, dispute_id) -> Dispute:
         return disputes_visible_to(user).get(pk=int(dispute_id))
     except (Dispute.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+# Every row GET /api/disputes/{id}/ is built from (disputes.api.dispute_detail and its serializer), by
+# table: the dispute `d`, its order `o` and store `s`, the order's items, claims, disputes, requests and
+# refunds (the money position and the policy's terms look across the order), the dispute's proposals,
+# evidence and photos, events, the people they name, and the return's carrier.
+_DISPUTE_ROWS = ", ".join(
+    [
+        read_cache.row_version("d"),
+        read_cache.row_version("o"),
+        read_cache.row_version("s"),
+        read_cache.rows_version("orders_orderitem", "order_id = o.id"),
+        read_cache.rows_version(
+            "disputes_claimitem", "order_item_id IN (SELECT id FROM orders_orderitem WHERE order_id = o.id)"
+        ),
+        read_cache.rows_version("disputes_dispute", "order_id = o.id"),
+        read_cache.rows_version("disputes_returnrequest", "order_id = o.id"),
+        read_cache.rows_version("disputes_refund", "order_id = o.id"),
+        read_cache.rows_version("disputes_proposal", "dispute_id = d.id"),
+        read_cache.rows_version("disputes_evidence", "dispute_id = d.id"),
+        read_cache.rows_version(
+            "messaging_photo", "evidence_id IN (SELECT id FROM disputes_evidence WHERE dispute_id = d.id)"
+        ),
+        read_cache.rows_version("disputes_disputeevent", "dispute_id = d.id"),
+        read_cache.rows_version(
+            "accounts_user",
+            "id IN (SELECT author_id FROM disputes_proposal WHERE dispute_id = d.id"
+            " UNION SELECT actor_id FROM disputes_disputeevent WHERE dispute_id = d.id"
+            " UNION SELECT d.assignee_id UNION SELECT o.buyer_id UNION SELECT s.owner_id)",
+        ),
+        read_cache.rows_version("orders_carrier", "id = d.return_carrier_id"),
+    ]
+)
+DISPUTE_READ_SQL = (
+    f"SELECT o.buyer_id, s.owner_id, concat_ws(',', {_DISPUTE_ROWS}) FROM disputes_dispute d"  # noqa: S608
+    " JOIN orders_order o ON o.id = d.order_id JOIN sellers_store s ON s.id = o.store_id WHERE d.id = %s"
+)
+
+
+# What an order's detail shows of the disputes app (order_claims, with_dispute): its disputes, requests and
+# the items they claim (orders.selectors.order_read_version).
+ORDER_VERSION_PARTS = (
+    read_cache.rows_version("disputes_dispute", "order_id = o.id"),
+    read_cache.rows_version("disputes_returnrequest", "order_id = o.id"),
+    read_cache.rows_version(
+        "disputes_claimitem", "order_item_id IN (SELECT id FROM orders_orderitem WHERE order_id = o.id)"
+    ),
+)
+
+
+def dispute_read_version(user: User, dispute_id) -> str:
+    """The version of everything a dispute's representation shows (core/read_cache.py), in one query that is
+    also the access check: missing and forbidden look the same (404), as in `dispute_get_for`."""
+    try:
+        pk = int(dispute_id)
+    except (ValueError, TypeError):
+        raise Http404 from None
+    found = read_cache.fetch(DISPUTE_READ_SQL, [pk])
+    if found is None:
+        raise Http404
+    buyer_id, owner_id, version = found
+    if not roles.is_dispute_team(user) and user.pk not in (buyer_id, owner_id):
+        raise Http404
+    return version
 
 
 def awaiting(dispute: Dispute) -> str | None:

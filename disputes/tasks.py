@@ -23,6 +23,7 @@ def route_disputes(dispute_ids: list[int]) -> int:
 
 
 def run_all_sweeps(now=None) -> dict[str, int]:
+    from accounts.authentication import forget_expired_tokens
     from accounts.throttle import forget_old_failures
     from disputes.order_clocks import sweep_completions, sweep_window_notices
     from disputes.requests import sweep_requests
@@ -44,6 +45,7 @@ def run_all_sweeps(now=None) -> dict[str, int]:
         "notifications_delivered": deliver_pending(),
         "signin_failures_forgotten": forget_old_failures(now=now),
         "pending_uploads_expired": pending_uploads_expire(now=now),
+        "api_tokens_expired": forget_expired_tokens(now=now),
     }
     if any(counts.values()):
         log.info("sweeps %s", counts)

@@ -6,6 +6,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import roles
+from core import read_cache
 from core.throttles import with_write_throttle
 from messaging.models import Message
 from messaging.selectors import thread_messages, unread_by_order
@@ -13,7 +15,25 @@ from messaging.serializers import MessageInSerializer, MessageSerializer, Notifi
 from messaging.services import message_post, thread_mark_read
 from notifications.models import Notification
 from notifications.services import unread_count
-from orders.selectors import order_get_for
+from orders.selectors import order_get_for, order_read_version
+
+# The version of everything a thread's page of messages is built from (core/read_cache.py): the order `o`,
+# its messages, their photos and their authors.
+_MESSAGES = "thread_id IN (SELECT id FROM messaging_thread WHERE order_id = o.id)"
+_MESSAGE_IDS = (
+    "SELECT id FROM messaging_message WHERE thread_id IN (SELECT id FROM messaging_thread WHERE order_id = o.id)"
+)
+_AUTHOR_IDS = (
+    "SELECT author_id FROM messaging_message WHERE thread_id IN (SELECT id FROM messaging_thread WHERE order_id = o.id)"
+)
+THREAD_VERSION = (
+    read_cache.row_version("o"),
+    read_cache.row_version("s"),
+    read_cache.rows_version("messaging_thread", "order_id = o.id"),
+    read_cache.rows_version("messaging_message", _MESSAGES),
+    read_cache.rows_version("messaging_photo", f"message_id IN ({_MESSAGE_IDS})"),
+    read_cache.rows_version("accounts_user", f"id IN ({_AUTHOR_IDS})"),
+)
 
 
 class ThreadApi(generics.ListAPIView):
@@ -28,6 +48,18 @@ class ThreadApi(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Message.objects.none()
         return thread_messages(order_get_for(self.request.user, self.kwargs["number"], conversation=True))
+
+    def list(self, request, *args, **kwargs):
+        if not read_cache.enabled():
+            return super().list(request, *args, **kwargs)
+        number = self.kwargs["number"]
+        version = order_read_version(request.user, number, conversation=True, parts=THREAD_VERSION)  # 404 alike
+        team = roles.is_dispute_team(request.user)  # the team sees which member wrote
+
+        def build():
+            return super(ThreadApi, self).list(request, *args, **kwargs).data
+
+        return Response(read_cache.cached("thread", [number, team, request.GET.urlencode()], version, request, build))
 
     @extend_schema(request={"multipart/form-data": MessageInSerializer}, responses={201: MessageSerializer})
     def post(self, request, number: str):

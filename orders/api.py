@@ -8,11 +8,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import roles
+from core import read_cache
 from core.throttles import with_write_throttle
 from orders import services
 from orders.filters import OrderFilter
 from orders.models import Carrier, ExtensionRequest, Order
-from orders.selectors import order_get_for, orders_annotated, orders_visible_to
+from orders.selectors import order_get_for, order_read_version, orders_annotated, orders_visible_to
 from orders.serializers import (
     CarrierSerializer,
     DeliverySerializer,
@@ -84,7 +85,14 @@ class OrderListCreateApi(generics.ListAPIView):
 class OrderDetailApi(APIView):
     @extend_schema(responses=OrderSerializer)
     def get(self, request, number: str):
-        return Response(OrderSerializer(_detail(order_get_for(request.user, number))).data)
+        if not read_cache.enabled():
+            return Response(OrderSerializer(_detail(order_get_for(request.user, number))).data)
+        version = order_read_version(request.user, number)  # the access check too: 404 alike
+
+        def build():
+            return OrderSerializer(_detail(Order.objects.only("pk").get(number=number))).data
+
+        return Response(read_cache.cached("order", [number], version, request, build))
 
 
 class ShipmentApi(APIView):

@@ -7,6 +7,7 @@ from django.http import Http404
 
 from accounts import roles
 from accounts.models import User
+from core import read_cache
 from orders.models import Order
 from sellers.models import Store
 
@@ -35,6 +36,45 @@ def order_claims(order: Order) -> dict:
     for read in _claims_readers:
         found.update(read(order))
     return found
+
+
+# The version of everything an order's detail is built from (core/read_cache.py), as SQL on the order `o`
+# and its store `s`: the order's own rows here, and what the apps above add (the disputes app: its
+# disputes, requests and claims).
+_version_parts: list[str] = [
+    read_cache.row_version("o"),
+    read_cache.row_version("s"),
+    read_cache.rows_version("accounts_user", "id IN (o.buyer_id, s.owner_id)"),
+    read_cache.rows_version("orders_carrier", "id IN (o.carrier_id, o.shipment_carrier_id)"),
+    read_cache.rows_version("orders_orderitem", "order_id = o.id"),
+    read_cache.rows_version("orders_extensionrequest", "order_id = o.id"),
+]
+
+
+def order_version_part_add(sql: str) -> None:
+    if sql not in _version_parts:
+        _version_parts.append(sql)
+
+
+def order_read_version(user: User, number: str, *, conversation: bool = False, parts: tuple[str, ...] = ()) -> str:
+    """The version of what an order's detail shows, or of `parts` (SQL on the order `o` and its store `s`)
+    when given, in one query that is also `order_get_for`'s access check: missing and forbidden look the
+    same (404)."""
+    if "\x00" in number:
+        raise Http404
+    versions = ", ".join(parts or _version_parts)
+    found = read_cache.fetch(
+        f"SELECT o.buyer_id, s.owner_id, concat_ws(',', {versions}) FROM orders_order o"  # noqa: S608 - our SQL
+        " JOIN sellers_store s ON s.id = o.store_id WHERE o.number = %s",
+        [number],
+    )
+    if found is None:
+        raise Http404
+    buyer_id, owner_id, version = found
+    wide = roles.is_dispute_team(user) if conversation else roles.sees_all_orders(user)
+    if not wide and user.pk not in (buyer_id, owner_id):
+        raise Http404
+    return version
 
 
 def orders_annotated(orders: QuerySet[Order]) -> QuerySet[Order]:
