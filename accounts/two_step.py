@@ -13,7 +13,6 @@ import secrets
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -37,15 +36,6 @@ def has_two_step(user: User) -> bool:
     if known is None:
         known = user._has_two_step = any(True for _device in devices_for_user(user, confirmed=True))
     return known
-
-
-def device_annotations(user_field: str = "user") -> dict:
-    """Annotations for a query that reads a user (through `user_field`): whether they have a confirmed TOTP
-    device and a confirmed set of backup codes, so `has_two_step` needs no queries of its own."""
-    return {
-        "_totp": Exists(TOTPDevice.objects.filter(user=OuterRef(user_field), confirmed=True)),
-        "_static": Exists(StaticDevice.objects.filter(user=OuterRef(user_field), confirmed=True)),
-    }
 
 
 def must_use_two_step(user: User) -> bool:

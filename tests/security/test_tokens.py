@@ -40,6 +40,29 @@ def test_an_expired_token_is_401(world):
     assert response.status_code == 401 and response.json()["code"] == "authentication_failed"
 
 
+def test_an_expired_token_is_deleted_when_used_and_the_sweep_deletes_the_rest(world):
+    from disputes.tasks import run_all_sweeps
+
+    used, _unused = new_token(), new_token()
+    later = timezone.now() + timedelta(days=31)
+    with time_machine.travel(later):
+        assert get_orders(used["token"]).status_code == 401
+        assert AuthToken.objects.filter(user=world.alice).count() == 1  # the one used is gone
+        assert run_all_sweeps(now=later)["api_tokens_expired"] == 1
+    assert not AuthToken.objects.exists()
+
+
+def test_a_token_of_someone_with_two_step_is_refused_until_they_have_a_device(world, settings):
+    """The token's one query also says whether its user has a two-step device (the team must)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.TWO_STEP_REQUIRED_FOR_TEAM = True
+    _instance, key = AuthToken.objects.create(world.erin)
+    assert get_orders(key).status_code == 401
+    TOTPDevice.objects.create(user=world.erin, name="phone", confirmed=True)
+    assert get_orders(key).status_code == 200
+
+
 def test_logout_revokes_the_callers_token_only(world):
     first, second = new_token(), new_token()
     client = api_as(None)
