@@ -129,7 +129,7 @@ def dispute_read_version(user: User, dispute_id) -> str:
     if found is None:
         raise Http404
     buyer_id, owner_id, version = found
-    if not roles.is_dispute_team(user) and user.pk not in (buyer_id, owner_id):
+    if user.pk not in (buyer_id, owner_id) and not roles.is_dispute_team(user):
         raise Http404
     return version
 
