@@ -20,7 +20,7 @@ for p in $$(ls -d $$root/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -rV); 
 done; exit 1
 endef
 
-.PHONY: help venv run test test-fast test-e2e fuzz-workflow lint format migrate seed browser check-deploy bench clean
+.PHONY: help venv run test test-fast test-e2e fuzz-workflow lint format migrate seed browser check-deploy bench bench-api loadtest clean
 
 help:
 	@echo "make run         start web, Celery worker and beat on http://127.0.0.1:$(PORT) with demo data"
@@ -29,7 +29,9 @@ help:
 	@echo "make test-e2e    only the browser (Playwright + Chromium) tests"
 	@echo "make fuzz-workflow  the dispute workflow's state machine, fuzzed: 2 processes x 5000 sequences or 1 hour"
 	@echo "make lint        ruff check and format check"
-	@echo "make bench       the benchmarks under bench/"
+	@echo "make bench       the sweep and photo benchmarks, each against its floor"
+	@echo "make bench-api   the API and page reads under gunicorn, against a bare Django view"
+	@echo "make loadtest    200 users on gunicorn + Celery, production settings (LOAD_SECONDS=120)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@py=$$($(find_python)) || { echo "No Python 3.12 or newer found on PATH or in pyenv. Install Python 3.13 and try again." >&2; exit 1; }; \
@@ -108,8 +110,21 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# The sweep and the photo pipeline, each against its own floor measured in the same run.
 bench: venv
-	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do DATABASE_URL=$(TEST_DATABASE_URL) $(PY) $$b; done || echo "No benchmarks yet."
+	@for b in bench/sweep_bench.py bench/photo_bench.py; do \
+	  if [ -f $$b ]; then DATABASE_URL=$(TEST_DATABASE_URL) $(PY) $$b || exit 1; fi; \
+	done
+
+# Mixed load on the production stack: 200 users (bench/load/), database dispute_desk_load, Redis DB 8.
+LOAD_SECONDS ?= 120
+loadtest: venv
+	LOAD_SECONDS=$(LOAD_SECONDS) $(PY) bench/load/loadtest.py
+
+# The API and page reads under gunicorn, against a bare Django view in the same run (needs wrk).
+bench-api: venv
+	@command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
+	$(PY) bench/api_bench.py
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
