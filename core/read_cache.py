@@ -24,6 +24,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
+from django.http import HttpResponse
 from django.utils import timezone, translation
 
 SECONDS = 60
@@ -69,3 +70,16 @@ def cached(kind: str, parts: Sequence[Any], fingerprint: str, request, build: Ca
         found = build()
         cache.set(key, found, SECONDS)
     return found
+
+
+def cached_response(kind: str, parts: Sequence[Any], fingerprint: str, request, build: Callable[[], Any]):
+    """An API read's response from the cache (see `cached`), kept as the JSON it renders to when the client
+    asked for JSON (the bytes are served as they are: no unpickling of the data, no rendering again), and as
+    the data otherwise (the browsable API, where it is offered)."""
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.response import Response
+
+    if getattr(request, "accepted_renderer", None) is None or request.accepted_renderer.format != "json":
+        return Response(cached(kind, parts, fingerprint, request, build))
+    body = cached(kind + ".json", parts, fingerprint, request, lambda: JSONRenderer().render(build()))
+    return HttpResponse(body, content_type="application/json")

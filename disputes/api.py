@@ -116,7 +116,7 @@ class DisputeDetailApi(APIView):
         def build():
             return s.DisputeSerializer(dispute_detail(int(pk)), context={"request": request}).data
 
-        return Response(read_cache.cached("dispute", [pk, team], version, request, build))
+        return read_cache.cached_response("dispute", [pk, team], version, request, build)
 
 
 class DisputeActionApi(APIView):

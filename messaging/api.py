@@ -59,7 +59,7 @@ class ThreadApi(generics.ListAPIView):
         def build():
             return super(ThreadApi, self).list(request, *args, **kwargs).data
 
-        return Response(read_cache.cached("thread", [number, team, request.GET.urlencode()], version, request, build))
+        return read_cache.cached_response("thread", [number, team, request.GET.urlencode()], version, request, build)
 
     @extend_schema(request={"multipart/form-data": MessageInSerializer}, responses={201: MessageSerializer})
     def post(self, request, number: str):

@@ -92,7 +92,7 @@ class OrderDetailApi(APIView):
         def build():
             return OrderSerializer(_detail(Order.objects.only("pk").get(number=number))).data
 
-        return Response(read_cache.cached("order", [number], version, request, build))
+        return read_cache.cached_response("order", [number], version, request, build)
 
 
 class ShipmentApi(APIView):

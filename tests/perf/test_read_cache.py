@@ -44,7 +44,7 @@ def read(user, dispute_id, *, at=OPEN_AT):
 
 
 def cached_keys() -> int:
-    return len(list(cache._cache.get_client().scan_iter("*read:dispute:*")))
+    return len(list(cache._cache.get_client().scan_iter("*read:dispute*")))
 
 
 def test_a_dispute_read_is_cached_and_shows_every_kind_of_change(world, opened):
