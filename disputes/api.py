@@ -1,6 +1,7 @@
 import json
 
 from django.db.models import Prefetch
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -23,9 +24,12 @@ from messaging.photos import clean_uploads
 from orders.selectors import order_get_for
 
 
-def dispute_detail(dispute_id: int) -> Dispute:
-    return (
-        Dispute.objects.select_related("order__store", "order__buyer", "assignee", "return_carrier", "from_request")
+def dispute_detail(dispute_id: int, *, visible_to=None) -> Dispute:
+    """A dispute with everything its detail shows; `visible_to` a user: only if they may see it (404 alike
+    for missing and forbidden), in the same query."""
+    base = Dispute.objects if visible_to is None else disputes_visible_to(visible_to)
+    found = (
+        base.select_related("order__store", "order__buyer", "assignee", "return_carrier", "from_request")
         .prefetch_related(
             Prefetch("proposals", queryset=Proposal.objects.select_related("author")),
             Prefetch(
@@ -38,8 +42,12 @@ def dispute_detail(dispute_id: int) -> Dispute:
             "refunds",
             Prefetch("claim_items", queryset=ClaimItem.objects.select_related("order_item")),
         )
-        .get(pk=dispute_id)
+        .filter(pk=dispute_id)
+        .first()
     )
+    if found is None:
+        raise Http404
+    return found
 
 
 def items_given(data) -> list[dict] | None:

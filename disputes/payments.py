@@ -51,6 +51,14 @@ def refunded_so_far(order: Order) -> Decimal:
     return (sums["total"] or Decimal("0")) - (sums["postage"] or Decimal("0"))
 
 
+def refunded_so_far_shown(order: Order) -> Decimal:
+    """`refunded_so_far` for a page or a read, asked once per order object it is shown from (never inside a
+    transition: money moves on what the database says now)."""
+    if not hasattr(order, "_refunded_so_far"):
+        order._refunded_so_far = refunded_so_far(order)
+    return order._refunded_so_far
+
+
 def _pay(
     *,
     order: Order,

@@ -10,7 +10,7 @@ from accounts import roles
 from accounts.models import User
 from core import read_cache
 from disputes.models import LIVE_STATES, ClaimItem, Dispute, Party, State
-from disputes.payments import refunded_so_far
+from disputes.payments import refunded_so_far_shown
 from disputes.policy import dispute_words
 from disputes.states import AWAITING, clock_for
 from disputes.terms import buyer_request, standing_offer
@@ -151,7 +151,7 @@ def _when(moment) -> str:
 def refund_position(dispute: Dispute) -> dict:
     """What the buyer paid, what was refunded on the order so far, and what is left to ask for."""
     order = dispute.order
-    refunded = refunded_so_far(order)
+    refunded = refunded_so_far_shown(order)
     return {"paid": order.total, "refunded": refunded, "left": order.total - refunded, "currency": order.currency}
 
 

@@ -57,14 +57,33 @@ def refuse_return_of(dispute: Dispute, return_item) -> None:
 # --- what each side stands on --------------------------------------------------------------------
 
 
+def _latest_loaded(dispute: Dispute, **match) -> Proposal | None:
+    """The latest of the dispute's proposals matching `match`, from those a page or the API loaded with it
+    (prefetch_related("proposals")); `NOTHING` when they were not loaded."""
+    loaded = getattr(dispute, "_prefetched_objects_cache", {}).get("proposals")
+    if loaded is None:
+        return NOTHING
+    found = [p for p in loaded if all(getattr(p, name) == value for name, value in match.items())]
+    return max(found, key=lambda p: (p.created_at, p.id), default=None)
+
+
+NOTHING = object()  # "not loaded": ask the database
+
+
 def buyer_request(dispute: Dispute) -> Proposal:
     """The buyer's latest word: the request as opened, or as last modified."""
+    loaded = _latest_loaded(dispute, party=Party.BUYER)
+    if loaded is not NOTHING:
+        return loaded
     return dispute.proposals.filter(party=Party.BUYER).order_by("-created_at", "-id").first()
 
 
 def standing_offer(dispute: Dispute) -> Proposal | None:
     """The seller's counter-offer stands until the seller replaces it with another: a later
     rejection of a modified request does not take it back."""
+    loaded = _latest_loaded(dispute, party=Party.SELLER, kind=Proposal.Kind.COUNTER)
+    if loaded is not NOTHING:
+        return loaded
     return (
         dispute.proposals.filter(party=Party.SELLER, kind=Proposal.Kind.COUNTER).order_by("-created_at", "-id").first()
     )

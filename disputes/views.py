@@ -152,8 +152,9 @@ def _action_items(request, dispute, party, viewer, *, offer, forms_with_errors) 
     return groups
 
 
-def _page(request, dispute, *, forms_with_errors=None, status=200):
-    dispute = dispute_detail(dispute.pk)
+def _page(request, dispute, *, forms_with_errors=None, status=200, loaded=False):
+    if not loaded:
+        dispute = dispute_detail(dispute.pk)
     party = party_of(request.user, dispute)
     if party in (Party.BUYER, Party.SELLER) and request.method == "GET":
         thread_mark_read(user=request.user, order=dispute.order)  # the page shows the thread: reading it here reads it
@@ -230,7 +231,11 @@ def _confirm_page(request, dispute, action: str, *, form=None):
 
 @login_required
 def dispute_detail_view(request, pk: int):
-    return _page(request, dispute_get_for(request.user, pk))
+    try:
+        dispute = dispute_detail(int(pk), visible_to=request.user)  # the access check and the page's rows at once
+    except (ValueError, OverflowError):
+        raise Http404 from None
+    return _page(request, dispute, loaded=True)
 
 
 @login_required

@@ -142,10 +142,12 @@ def queue_message_email(message_id: int) -> None:
 
 
 def thread_mark_read(*, user: User, order: Order) -> None:
-    thread = thread_for(order)
-    ThreadState.objects.update_or_create(
-        thread=thread, user=user, defaults={"last_read_at": timezone.now(), "unread": 0}
-    )
+    """The user has read the order's thread up to now: one UPDATE when they have read it before (every
+    view of the order or dispute page does this)."""
+    read = {"last_read_at": timezone.now(), "unread": 0}
+    if ThreadState.objects.filter(thread__order=order, user=user).update(**read):
+        return
+    ThreadState.objects.update_or_create(thread=thread_for(order), user=user, defaults=read)
 
 
 def message_recipients(message: Message) -> list[User]:
