@@ -9,7 +9,8 @@ In one run:
   3. drives each address with wrk (2 threads, 32 connections: BENCH_SECONDS each, after a warm-up) and
      prints requests a second, p50 and p99, and each one's ratio to the floor measured in the same run.
 
-The API reads are signed in with a token, the pages with a session cookie, both as the buyer. The
+The API reads are signed in with a token, the pages with the session and CSRF cookies a browser holds
+after its first visit, both as the buyer. The
 per-user throttle is raised for the run (its Redis round trips still count); nothing else differs from
 production.
 
@@ -91,9 +92,11 @@ def seed() -> dict:
     _, token = AuthToken.objects.create(order.buyer)
     client = Client()
     client.force_login(order.buyer)
+    client.get(f"/orders/{ORDER}/")  # as a browser's first visit: it gets its CSRF cookie
     return {
         "token": token,
         "session": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "csrf": client.cookies[settings.CSRF_COOKIE_NAME].value,
         "dispute": Dispute.objects.filter(order=order).latest("pk").pk,
     }
 
@@ -159,7 +162,7 @@ def main() -> None:
     fresh_database()
     seen = seed()
     api = {"Authorization": f"Token {seen['token']}", "X-Forwarded-Proto": "https"}
-    page = {"Cookie": f"sessionid={seen['session']}", "X-Forwarded-Proto": "https"}
+    page = {"Cookie": f"sessionid={seen['session']}; csrftoken={seen['csrf']}", "X-Forwarded-Proto": "https"}
     reads = [
         ("floor: one row as JSON", f"/bench/floor/{ORDER}/", api, None),
         ("GET /api/disputes/{id}/", f"/api/disputes/{seen['dispute']}/", api, 0.5),

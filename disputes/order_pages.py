@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +21,7 @@ from accounts import roles
 from core.pages import form_submit
 from core.paging import paginate
 from core.throttles import page_write_throttle
-from disputes import guide, policy, request_pages
+from disputes import guide, page_cache, policy, request_pages
 from disputes.models import ClaimItem, Dispute, RequestKind, RequestState, ReturnRequest
 from disputes.services import free_items, open_refusal
 from disputes.states import AWAITING, FINAL, LIVE_STATES, State
@@ -407,7 +408,12 @@ request_open = request_pages.request_open_view
 
 @login_required
 def order_detail(request, number: str):
-    return render_order_page(request, order_get_for(request.user, number))
+    def render():
+        return render_order_page(request, order_get_for(request.user, number))
+
+    if "\x00" in number:
+        raise Http404  # no order number holds a NUL (PostgreSQL text cannot)
+    return page_cache.party_page(request, "order", page_cache.BY_NUMBER, number, render) or render()
 
 
 def _extension_answer(

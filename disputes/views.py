@@ -14,7 +14,7 @@ from core.errors import RuleViolation
 from core.pages import form_submit
 from core.paging import paginate
 from core.throttles import page_write_throttle
-from disputes import forms, guide
+from disputes import forms, guide, page_cache
 from disputes.api import dispute_detail
 from disputes.models import Party, State
 from disputes.selectors import awaiting, default_outcome, dispute_get_for, disputes_visible_to, refund_position
@@ -231,11 +231,14 @@ def _confirm_page(request, dispute, action: str, *, form=None):
 
 @login_required
 def dispute_detail_view(request, pk: int):
-    try:
-        dispute = dispute_detail(int(pk), visible_to=request.user)  # the access check and the page's rows at once
-    except (ValueError, OverflowError):
-        raise Http404 from None
-    return _page(request, dispute, loaded=True)
+    def render():
+        try:
+            dispute = dispute_detail(int(pk), visible_to=request.user)  # the access check and the rows at once
+        except (ValueError, OverflowError):
+            raise Http404 from None
+        return _page(request, dispute, loaded=True)
+
+    return page_cache.party_page(request, "dispute", page_cache.BY_DISPUTE, int(pk), render) or render()
 
 
 @login_required

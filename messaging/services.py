@@ -142,12 +142,12 @@ def queue_message_email(message_id: int) -> None:
 
 
 def thread_mark_read(*, user: User, order: Order) -> None:
-    """The user has read the order's thread up to now: one UPDATE when they have read it before (every
-    view of the order or dispute page does this)."""
-    read = {"last_read_at": timezone.now(), "unread": 0}
-    if ThreadState.objects.filter(thread__order=order, user=user).update(**read):
-        return
-    ThreadState.objects.update_or_create(thread=thread_for(order), user=user, defaults=read)
+    """The user has read the order's thread: what was new to them is no longer (every view of the order or
+    dispute page does this). One UPDATE, which writes only when something was unread: a message creates
+    the state of each party it is new to (`message_post`)."""
+    ThreadState.objects.filter(thread__order=order, user=user, unread__gt=0).update(
+        last_read_at=timezone.now(), unread=0
+    )
 
 
 def message_recipients(message: Message) -> list[User]:

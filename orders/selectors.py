@@ -41,14 +41,15 @@ def order_claims(order: Order) -> dict:
 # The version of everything an order's detail is built from (core/read_cache.py), as SQL on the order `o`
 # and its store `s`: the order's own rows here, and what the apps above add (the disputes app: its
 # disputes, requests and claims).
-_version_parts: list[str] = [
+ORDER_BASE_PARTS = (
     read_cache.row_version("o"),
     read_cache.row_version("s"),
     read_cache.rows_version("accounts_user", "id IN (o.buyer_id, s.owner_id)"),
     read_cache.rows_version("orders_carrier", "id IN (o.carrier_id, o.shipment_carrier_id)"),
     read_cache.rows_version("orders_orderitem", "order_id = o.id"),
     read_cache.rows_version("orders_extensionrequest", "order_id = o.id"),
-]
+)
+_version_parts: list[str] = list(ORDER_BASE_PARTS)
 
 
 def order_version_part_add(sql: str) -> None:

@@ -10,8 +10,10 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
+from django.test import Client
 
 from disputes.models import Dispute
 from disputes.review import ruling_submit
@@ -216,3 +218,84 @@ def test_a_thread_read_keeps_its_access_rule(world):
     read_thread(world.platform, "T-2", status=404)  # the platform reads orders, never their conversation
     read_thread(world.bob, "T-2", status=404)
     read_thread(world.erin, "T-2")  # the team reads every conversation
+
+
+# --- the order page and the dispute page (disputes/page_cache.py) --------------------------------------
+
+
+def browser(user) -> Client:
+    """A signed-in browser after its first visit: it holds the session and the CSRF cookie."""
+    client = Client()
+    client.force_login(user)
+    with time_machine.travel(OPEN_AT, tick=False):
+        client.get("/accounts/login/")
+    client.cookies.load({settings.CSRF_COOKIE_NAME: "a" * 32})
+    return client
+
+
+def page(client, path, *, at=OPEN_AT) -> str:
+    with time_machine.travel(at, tick=False):
+        response = client.get(path)
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def test_the_pages_are_kept_and_show_every_kind_of_change(world, opened, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    alice, carol = browser(world.alice), browser(world.carol)
+    dispute_page, order_page = f"/disputes/{opened.pk}/", f"/orders/{opened.order.number}/"
+    first = page(alice, dispute_page)
+    assert page(alice, dispute_page) == first  # kept: the same page again
+    assert len(list(cache._cache.get_client().scan_iter("*read:page:dispute*"))) == 1
+
+    at = OPEN_AT + timedelta(hours=1)
+    with time_machine.travel(at, tick=False):  # a message in the conversation
+        message_post(author=world.carol, order=opened.order, body="I can send another one.")
+    assert "I can send another one." in page(alice, dispute_page, at=at)
+    assert "I can send another one." in page(alice, order_page, at=at)
+
+    with time_machine.travel(at, tick=False):  # a counter-offer
+        dispute_act_by(user=world.carol, dispute=opened, action="propose", refund_amount=Decimal("31.50"), note="Half?")
+    assert "31.50" in page(alice, dispute_page, at=at)
+    assert "31.50" in page(carol, dispute_page, at=at)  # the seller's own page, kept apart
+
+    with time_machine.travel(at, tick=False):  # escalated and ruled, with a refund
+        dispute_act_by(user=world.alice, dispute=opened, action="escalate", note="No.")
+        ruling_submit(staff=world.erin, dispute=Dispute.objects.get(pk=opened.pk), outcome="partial_refund",
+                      refund_amount=Decimal("27.25"), note="The team's reasons.")  # fmt: skip
+    ruled = page(alice, dispute_page, at=at)
+    assert "The team&#x27;s reasons." in ruled or "The team's reasons." in ruled
+    assert "27.25" in ruled
+
+    Dispute.objects.filter(pk=opened.pk).update(ruling_note="Reasons, corrected by an admin.")
+    assert "Reasons, corrected by an admin." in page(alice, dispute_page, at=at)
+
+
+def test_a_page_shows_the_sweep_and_the_navigation_counts(world, opened):
+    alice = browser(world.alice)
+    dispute_page = f"/disputes/{opened.pk}/"
+    before = page(alice, dispute_page)
+    late = Dispute.objects.get(pk=opened.pk).respond_by + timedelta(minutes=1)
+    with time_machine.travel(late, tick=False):
+        assert sweep_clocks(now=late) == 1
+    after = page(alice, dispute_page, at=late)
+    assert after != before and Dispute.objects.get(pk=opened.pk).state != "awaiting_seller"
+    # A message on another order shows in the navigation's unread count on this page.
+    other = make_order(buyer=world.alice, store=world.carols, number="N-2", shipped_at=SHIPPED)
+    with time_machine.travel(late, tick=False):
+        message_post(author=world.carol, order=other, body="Hello about N-2.")
+    assert page(alice, dispute_page, at=late) != after
+
+
+def test_a_page_is_never_served_to_someone_else_or_with_a_message_to_show(world, opened):
+    alice, bob = browser(world.alice), browser(world.bob)
+    dispute_page = f"/disputes/{opened.pk}/"
+    page(alice, dispute_page)
+    with time_machine.travel(OPEN_AT, tick=False):
+        assert bob.get(dispute_page).status_code == 404
+        assert bob.get(f"/orders/{opened.order.number}/").status_code == 404
+        assert bob.get(f"/disputes/{opened.pk + 1000}/").status_code == 404
+        # A form posted: the page after it says what happened, once (not the kept page).
+        done = alice.post(f"/orders/{opened.order.number}/messages/", {"body": "A question."}, follow=True)
+    assert done.status_code == 200
+    assert "A question." in done.content.decode()
