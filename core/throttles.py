@@ -8,7 +8,7 @@ with a sentence saying when to try again."""
 import logging
 from functools import wraps
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -22,17 +22,25 @@ audit_log = logging.getLogger("dispute_desk.audit")
 def _count(key: str, seconds: int) -> tuple[int, int]:
     """Add one to the counter `key`, started at 0 for `seconds` by the first request; return the count and
     the seconds left before it starts again. One round trip to Redis."""
-    backend = getattr(cache, "_cache", None)
-    if isinstance(cache, RedisCache) and backend is not None:
-        full_key = cache.make_and_validate_key(key)
-        pipe = backend.get_client(full_key, write=True).pipeline(transaction=False)
+    backend = caches["default"]  # this thread's cache itself (`cache` is a proxy to it)
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(key)
+        client = backend._cache.get_client(full_key, write=True)
+        pipe = client.pipeline(transaction=False)
         pipe.set(full_key, 0, ex=seconds, nx=True)
         pipe.incr(full_key)
         pipe.ttl(full_key)
         _started, count, left = pipe.execute()
-        return int(count), max(int(left), 0)
-    cache.add(key, 0, seconds)
-    return cache.incr(key), seconds
+        if left < 0:  # it expired between the SET and the INCR, which made it again without a lifetime
+            client.expire(full_key, seconds)
+            left = seconds
+        return int(count), int(left)
+    backend.add(key, 0, seconds)
+    try:
+        return backend.incr(key), seconds
+    except ValueError:  # it expired between the two
+        backend.set(key, 1, seconds)
+        return 1, seconds
 
 
 class CountingRateThrottle(SimpleRateThrottle):
