@@ -29,6 +29,7 @@ from django.http import HttpResponse
 from django.utils import timezone, translation
 
 SECONDS = 60
+PREPARE_ONLY_WHEN_ASKED = 2**31 - 1  # psycopg's threshold for preparing a query on its own: never
 
 
 def rows_version(table: str, where: str) -> str:
@@ -53,7 +54,10 @@ def fetch(sql: str, params: Sequence[Any]) -> tuple | None:
     keeps it; connections live CONN_MAX_AGE). Behind a pooler in transaction mode, turn the pooler's
     prepared-statement support on."""
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    raw = connection.connection
+    if raw.prepare_threshold is None:  # Django turns preparing off; only what asks (prepare=True) is prepared
+        raw.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
+    with psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.fetchone()
 
