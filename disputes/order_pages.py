@@ -33,7 +33,7 @@ from messaging.services import message_post, team_may_post, thread_mark_read
 from orders import services
 from orders.forms import ExtensionDeclineForm, ExtensionGrantForm, ExtensionRequestForm
 from orders.models import ExtensionRequest, Order
-from orders.selectors import order_get_for, orders_visible_to
+from orders.selectors import order_get_for, order_seen_by, orders_visible_to
 from orders.window import WindowState
 from sellers.models import Store
 from sellers.views import owned_store
@@ -260,11 +260,20 @@ def window_summary(order: Order, *, is_buyer: bool, is_seller: bool = False, now
 
 
 def render_order_page(
-    request, order, *, extension_form=None, grant_form=None, decline_form=None, message_form=None, status=200
+    request,
+    order=None,
+    *,
+    number=None,
+    extension_form=None,
+    grant_form=None,
+    decline_form=None,
+    message_form=None,
+    status=200,
 ):
-    """The order page: facts, window, policy snapshot, and the buyer–seller thread."""
-    order = (
-        orders_visible_to(request.user)
+    """The order page: facts, window, policy snapshot, and the buyer–seller thread. The order (or its
+    `number`) is read again with all the page shows, in the query that checks the reader may see it."""
+    found = (
+        order_seen_by(request.user)
         .prefetch_related(
             "items",
             Prefetch("extension_requests", queryset=ExtensionRequest.objects.order_by("-created_at")),
@@ -281,8 +290,12 @@ def render_order_page(
                 ),
             ),
         )
-        .get(pk=order.pk)
+        .filter(**({"number": number} if order is None else {"pk": order.pk}))
+        .first()
     )
+    if found is None:
+        raise Http404
+    order = found
     # Someone who bought from their own store is its buyer here and may still answer as the store.
     is_buyer, is_seller = roles.is_order_buyer(request.user, order), roles.is_order_seller(request.user, order)
     window = order.dispute_window()
@@ -409,7 +422,7 @@ request_open = request_pages.request_open_view
 @login_required
 def order_detail(request, number: str):
     def render():
-        return render_order_page(request, order_get_for(request.user, number))
+        return render_order_page(request, number=number)
 
     if "\x00" in number:
         raise Http404  # no order number holds a NUL (PostgreSQL text cannot)

@@ -105,6 +105,14 @@ def orders_visible_to(user: User) -> QuerySet[Order]:
     return orders.filter(Q(buyer=user) | Q(store__in=stores))
 
 
+def order_seen_by(user: User, *, conversation: bool = False) -> QuerySet[Order]:
+    """The orders `user` may see as one condition, for reading one of them (`order_get_for`, the order
+    page): none of the list's per-persona queries."""
+    orders = _orders()
+    wide = roles.is_dispute_team(user) if conversation else roles.sees_all_orders(user)
+    return orders if wide else orders.filter(Q(buyer=user) | Q(store__owner=user))
+
+
 def order_get_for(user: User, number: str, *, lock: bool = False, conversation: bool = False) -> Order:
     """Fetch an order the user may see. Missing and forbidden look the same (404). One order by its
     number needs none of the list's per-persona queries: the same rule as one condition.
@@ -113,10 +121,7 @@ def order_get_for(user: User, number: str, *, lock: bool = False, conversation: 
     photos): only the parties and the dispute team. The platform account reads orders, never that."""
     if "\x00" in number:
         raise Http404  # no order number holds a NUL (PostgreSQL text cannot)
-    orders = _orders()
-    wide = roles.is_dispute_team(user) if conversation else roles.sees_all_orders(user)
-    if not wide:
-        orders = orders.filter(Q(buyer=user) | Q(store__owner=user))
+    orders = order_seen_by(user, conversation=conversation)
     if lock:
         # of=("self",) locks only the order row, not the joined store or carrier.
         orders = orders.select_for_update(of=("self",))
