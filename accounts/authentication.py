@@ -12,7 +12,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
 from knox.crypto import hash_token
 from knox.models import get_token_model
-from knox.settings import CONSTANTS
+from knox.settings import CONSTANTS, knox_settings
 from rest_framework import exceptions
 
 from accounts import two_step
@@ -42,6 +42,8 @@ class ExpiringTokenAuthentication(TokenAuthentication):
             except (TypeError, binascii.Error):
                 raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
             if compare_digest(digest, auth_token.digest):
+                if knox_settings.AUTO_REFRESH and auth_token.expiry:
+                    self.renew_token(auth_token)
                 return self.validate_user(auth_token)
         raise exceptions.AuthenticationFailed(_("Invalid token."))
 
@@ -84,11 +86,13 @@ def _tokens_with_users(token_key: str) -> list:
 
 
 def _converted(fields, values) -> list:
-    """Values from a raw row as the model holds them (what the ORM's converters do for a queryset)."""
+    """Values from a raw row as the model holds them: the database backend's converters, then the field's
+    (what the ORM's compiler does for a queryset; on SQLite the backend's make the datetimes aware)."""
     out = []
     for field, value in zip(fields, values, strict=True):
-        for convert in field.get_db_converters(connection):
-            value = convert(value, field, connection)
+        column = field.get_col(field.model._meta.db_table)
+        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+            value = convert(value, column, connection)
         out.append(value)
     return out
 

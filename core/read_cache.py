@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponse
@@ -35,8 +36,13 @@ PREPARE_ONLY_WHEN_ASKED = 2**31 - 1  # psycopg's threshold for preparing a query
 def rows_version(table: str, where: str) -> str:
     """SQL for the version of `table`'s rows matching `where` (SQL, may name the outer query's aliases):
     how many there are and the sum of the transaction ids that wrote them."""
-    # Our own table and column names, never input: the values go in as parameters.
-    return f"(SELECT count(*) || '/' || coalesce(sum(xmin::text::bigint), 0) FROM {table} WHERE {where})"  # noqa: S608
+    # Each row counts as a 64-bit hash of its id and xmin, summed (so the order of rows does not matter): a
+    # plain sum of xmin could come out the same after a change (an older transaction overwriting two rows
+    # that newer ones wrote). Our own table and column names, never input: the values go in as parameters.
+    return (
+        f"(SELECT count(*) || '/' || coalesce(sum(hashtextextended(id::text || ':' || xmin::text, 0)), 0)"  # noqa: S608
+        f" FROM {table} WHERE {where})"
+    )
 
 
 def row_version(alias: str) -> str:
@@ -53,12 +59,14 @@ def fetch(sql: str, params: Sequence[Any]) -> tuple | None:
     costs several times its running, and a prepared one is planned once per database connection (psycopg
     keeps it; connections live CONN_MAX_AGE). Behind a pooler in transaction mode, turn the pooler's
     prepared-statement support on."""
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = connection.connection
-    if raw.prepare_threshold is None:  # Django turns preparing off; only what asks (prepare=True) is prepared
-        raw.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
-    with psycopg.Cursor(raw) as cursor:
-        cursor.execute(sql, params, prepare=True)
+    prepare = settings.READ_CACHE_PREPARE
+    if prepare and raw.prepare_threshold is None and "prepare_threshold" not in connection.settings_dict["OPTIONS"]:
+        raw.prepare_threshold = PREPARE_ONLY_WHEN_ASKED  # Django turns preparing off; this prepares what asks
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+        cursor.execute(sql, params, prepare=prepare)
         return cursor.fetchone()
 
 
@@ -66,6 +74,7 @@ def key(kind: str, parts: Sequence[Any], fingerprint: str, request) -> str:
     """The key of a representation: `kind`, `parts` (the resource and what of the viewer it depends on), the
     rows' `fingerprint`, and the request's language, time zone, address and minute."""
     key_parts = [
+        settings.READ_CACHE_RELEASE,  # what the code that built it was
         *map(str, parts),
         fingerprint,
         translation.get_language() or "",
@@ -79,6 +88,9 @@ def key(kind: str, parts: Sequence[Any], fingerprint: str, request) -> str:
 
 def cached(kind: str, parts: Sequence[Any], fingerprint: str, request, build: Callable[[], Any]) -> Any:
     """The representation `build()` makes, kept under its `key`."""
+    if connection.in_atomic_block:
+        # Inside a transaction that may have written rows twice (same xmin): built, never kept.
+        return build()
     name = key(kind, parts, fingerprint, request)
     found = cache.get(name)
     if found is None:

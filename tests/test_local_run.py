@@ -1,6 +1,7 @@
 """`make run`'s configuration serves the pages with no PostgreSQL or Redis: SQLite and the
 filesystem broker, the demo data, a real server process, a sign-in."""
 
+import json
 import os
 import re
 import socket
@@ -53,6 +54,14 @@ def test_the_local_configuration_serves_pages_without_postgres_or_redis(tmp_path
         page = opener.open(request).read().decode()
         assert "My orders" in page and "dispute opens" in page
         assert opener.open(f"{base}/static/css/app.css").status == 200
+        # The API with a token, as a client of the local server would use it (its one-query sign-in on SQLite).
+        asked = urllib.request.Request(
+            f"{base}/api/auth/token/", data=b'{"username": "alice", "password": "demo"}',
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        key = json.loads(urllib.request.urlopen(asked).read())["token"]
+        orders = urllib.request.Request(f"{base}/api/orders/", headers={"Authorization": f"Token {key}"})
+        assert json.loads(urllib.request.urlopen(orders).read())["results"]
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -347,6 +347,12 @@ SIGNIN_KNOWN_ADDRESS_DAYS = env.int("SIGNIN_KNOWN_ADDRESS_DAYS", default=90)
 API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=30)
 REST_KNOX = {"TOKEN_TTL": timedelta(days=API_TOKEN_DAYS), "AUTH_HEADER_PREFIX": "Token", "AUTO_REFRESH": False}
 
+# Kept reads (core/read_cache.py). RELEASE names the code deployed (a commit, a version): a read kept by
+# one release is never served by another. READ_CACHE_PREPARE=false when a pooler in transaction mode
+# cannot keep prepared statements (the version queries then run unprepared, planned every time).
+READ_CACHE_RELEASE = env.str("RELEASE", default="")
+READ_CACHE_PREPARE = env_flag("READ_CACHE_PREPARE", default=True)
+
 # Two-step sign-in (TOTP). The dispute team must use it to reach admin and the API; anyone may
 # turn it on for themselves. Off only for local demos (config/settings/local.py).
 TWO_STEP_REQUIRED_FOR_TEAM = env_flag("TWO_STEP_REQUIRED_FOR_TEAM", default=True)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
 from django.test import Client
+from django.urls import reverse
 
 from disputes.models import Dispute
 from disputes.review import ruling_submit
@@ -299,3 +300,15 @@ def test_a_page_is_never_served_to_someone_else_or_with_a_message_to_show(world,
         done = alice.post(f"/orders/{opened.order.number}/messages/", {"body": "A question."}, follow=True)
     assert done.status_code == 200
     assert "A question." in done.content.decode()
+
+
+def test_a_kept_page_follows_the_readers_navigation(world, opened):
+    """What the navigation shows depends on the reader, not the order: a seller's "My orders" appears once
+    they have bought something."""
+    carol = browser(world.carol)
+    dispute_page = f"/disputes/{opened.pk}/"
+    before = page(carol, dispute_page)
+    assert f'href="{reverse("orders:list")}"' not in before  # a seller who buys nothing
+    make_order(buyer=world.carol, store=world.daves, number="B-1", shipped_at=SHIPPED)
+    after = page(carol, dispute_page)
+    assert f'href="{reverse("orders:list")}"' in after
