@@ -12,7 +12,16 @@ from accounts import roles
 from accounts.models import User
 from core.errors import RuleViolation
 from core.money import format_money, money_str, parse_amount
-from disputes.claims import TRIES_PER_ITEM, Pick, claim_refusal, picks_amount, picks_from, picks_payload, picks_rows
+from disputes.claims import (
+    TRIES_PER_ITEM,
+    Pick,
+    claim_refusal,
+    claimable_alone,
+    picks_amount,
+    picks_from,
+    picks_payload,
+    picks_rows,
+)
 from disputes.engine import dispute_start, dispute_transition
 from disputes.models import (
     CONDITION_REASONS,
@@ -88,7 +97,7 @@ def open_refusal(order: Order, *, now=None, picks: list[Pick] | None = None) -> 
 
 def free_items(order: Order) -> list[Pick]:
     """The items a new claim may still cover (none live in another claim, none settled)."""
-    return [pick for pick in picks_from(order, None) if claim_refusal(order, [pick], code="dispute_exists") is None]
+    return claimable_alone(picks_from(order, None), code="dispute_exists")
 
 
 def dispute_open_refusals(
