@@ -8,6 +8,8 @@ from accounts.api import LogoutView, TokenView
 from accounts.signin import CodeView, SignInView
 from accounts.views import admin_login, home, two_step_setup
 from core.api import DocsPermission
+from core.health import healthz, readyz
+from core.metrics import metrics_view
 from disputes import api as disputes_api
 from disputes import order_pages, request_api
 from disputes.views import dispute_open_view
@@ -103,6 +105,10 @@ admin.site.site_title = _("Dispute desk")
 admin.site.index_title = _("Dispute team")
 
 urlpatterns = [
+    # Probes and the scraper: no sign-in, no throttle, no redirect (docs/operations.md).
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("", home, name="home"),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/login/code/", CodeView.as_view(), name="two_step_code"),

@@ -9,8 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+
+from core.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -70,6 +73,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Every request's time, view and status for /metrics (core/metrics.py), then its id (core/request_id.py).
+    "core.metrics.RequestMetricsMiddleware",
+    "core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -303,23 +309,32 @@ CELERY_TASK_PUBLISH_RETRY = False
 # Static beat schedule: every clock is a column, swept each minute (no deadline lives in the broker).
 CELERY_BEAT_SCHEDULE = {
     "run-sweeps-every-minute": {"task": "disputes.tasks.run_sweeps", "schedule": 60.0, "options": {"expires": 55}},
+    # The money check (manage.py reconcile): once a day; the superusers hear of any mismatch.
+    "reconcile-daily": {
+        "task": "disputes.reconcile.reconcile_task",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 3600},
+    },
 }
+CELERY_IMPORTS = ["disputes.reconcile"]
+
+# --- Operations (docs/operations.md) --------------------------------------------------------
+# /metrics answers these addresses, or a request bearing METRICS_TOKEN ("Authorization: Bearer ...").
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=["127.0.0.1", "::1"])
+# The business gauges are counted at most once per this many seconds, whoever scrapes.
+METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=15)
+# /readyz: the sweeps' heartbeat older than this is stale (beat or the worker has stopped).
+BEAT_STALE_SECONDS = env.int("BEAT_STALE_SECONDS", default=180)
 
 # --- Product rules (every number is a setting) ----------------------------------------------
 DISPUTE_WINDOW_OPENS_AFTER_DAYS = env.int("DISPUTE_WINDOW_OPENS_AFTER_DAYS", default=6)
 EXTENSION_MAX_DAYS = env.int("EXTENSION_MAX_DAYS", default=30)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {
-        "dispute_desk": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
-    },
-}
+# Logs: JSON lines (LOG_FORMAT=json, production's default) or readable lines; every line of a request,
+# and of the tasks it queued, carries its request id (core/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING = logging_config(LOG_FORMAT)
 
 # --- Photos -------------------------------------------------------------------------------------
 PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=10_000_000)
