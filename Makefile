@@ -20,13 +20,15 @@ for p in $$(ls -d $$root/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -rV); 
 done; exit 1
 endef
 
-.PHONY: help venv run test test-fast test-e2e fuzz-workflow lint format migrate seed browser check-deploy bench bench-api loadtest clean
+.PHONY: help venv run prod test test-fast test-chaos test-e2e fuzz-workflow lint format migrate seed browser check-deploy bench bench-api loadtest clean
 
 help:
 	@echo "make run         start web, Celery worker and beat on http://127.0.0.1:$(PORT) with demo data"
+	@echo "make prod        the production settings on this machine: PostgreSQL, Redis, gunicorn, Celery (docs/operations.md)"
 	@echo "make test        the whole test suite against PostgreSQL and Redis"
-	@echo "make test-fast   the suite without the browser tests"
+	@echo "make test-fast   the suite without the browser and chaos tests"
 	@echo "make test-e2e    only the browser (Playwright + Chromium) tests"
+	@echo "make test-chaos  only the chaos tests: a private Redis stopped, Celery workers killed"
 	@echo "make fuzz-workflow  the dispute workflow's state machine, fuzzed: 2 processes x 5000 sequences or 1 hour"
 	@echo "make lint        ruff check and format check"
 	@echo "make bench       the sweep and photo benchmarks, each against its floor"
@@ -68,11 +70,64 @@ run: venv
 	@echo
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) DEBUG=$(DEBUG) $(VENV)/bin/honcho -f Procfile start
 
+# The production settings tried on this machine (docs/operations.md): PostgreSQL and Redis here, gunicorn
+# with 4 workers, a Celery worker and beat (Procfile.prod), mail into a local sink. It sets only what a
+# local trial needs, and says which and why. Not a deployment: no TLS, a key kept in var/.
+PROD_DATABASE_URL ?= postgres://root@127.0.0.1:5432/dispute_desk_prod
+PROD_REDIS_URL ?= redis://127.0.0.1:6379/5
+PROD_MAIL_PORT ?= 1025
+PROD_DB_NAME = $(lastword $(subst /, ,$(PROD_DATABASE_URL)))
+PROD_DB_SERVER = $(patsubst %/$(PROD_DB_NAME),%,$(PROD_DATABASE_URL))
+# Read where it is used, so it never shows in make's echo of a command.
+PROD_SECRET = SECRET_KEY="$$(cat var/prod-secret-key)"
+
+prod: export DJANGO_SETTINGS_MODULE = config.settings.production
+prod: export DATABASE_URL = $(PROD_DATABASE_URL)
+prod: export REDIS_URL = $(PROD_REDIS_URL)
+prod: export SITE_URL = https://localhost:$(PORT)
+prod: export EMAIL_URL = smtp://127.0.0.1:$(PROD_MAIL_PORT)
+prod: export SECURE_SSL_REDIRECT = false
+prod: export PROMETHEUS_MULTIPROC_DIR = $(CURDIR)/var/prometheus
+prod: export MEDIA_ROOT = $(CURDIR)/var/prod-media
+prod: venv var/prod-secret-key
+	@$(PY) -c 'import aiosmtpd' 2>/dev/null || { echo "make prod sends mail to a local sink, aiosmtpd: $(PY) -m pip install aiosmtpd" >&2; exit 1; }
+	@echo "make prod: config.settings.production on this machine. Set for this local trial, and why:"
+	@echo "  SECRET_KEY=(var/prod-secret-key)  production refuses a key under 50 characters; made once, never committed"
+	@echo "  DATABASE_URL=$(DATABASE_URL)  production runs on PostgreSQL only (created when missing)"
+	@echo "  REDIS_URL=$(REDIS_URL)  production needs Redis: the cache and Celery's broker"
+	@echo "  SITE_URL=$(SITE_URL)  production wants its https:// address for links in mail; this trial serves plain HTTP"
+	@echo "  EMAIL_URL=$(EMAIL_URL)  production sends by SMTP: a local sink (aiosmtpd) prints each message here"
+	@echo "  SECURE_SSL_REDIRECT=false  no TLS proxy in front on this machine; a deployment keeps it on"
+	@echo "  PROMETHEUS_MULTIPROC_DIR=var/prometheus  where gunicorn's workers and Celery keep metrics; emptied now"
+	@echo "  MEDIA_ROOT=var/prod-media  this trial's photos, apart from make run's"
+	@psql "$(PROD_DATABASE_URL)" -Atqc 'SELECT 1' >/dev/null 2>&1 \
+	  || { echo "Creating the database $(PROD_DB_NAME)"; createdb --maintenance-db="$(PROD_DB_SERVER)/postgres" "$(PROD_DB_NAME)"; }
+	@rm -rf var/prometheus && mkdir -p var/prometheus var/prod-media
+	@$(PROD_SECRET) $(PY) manage.py migrate --noinput
+	@$(PROD_SECRET) $(PY) manage.py collectstatic --noinput -v0
+	@# seed_demo refuses the production settings (it makes known passwords): the local ones load it here.
+	@DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo \
+	  || echo "  seed_demo refused (above); starting with the data already there"
+	@echo
+	@echo "  Dispute desk (production settings) is starting on http://localhost:$(PORT)/ (probes: /healthz /readyz /metrics)"
+	@echo "  Gunicorn $(if $(wildcard config/gunicorn.py),with config/gunicorn.py,without a config file), 4 workers."
+	@echo "  The team must set up two-step sign-in here, as in production. Stop with Ctrl-C."
+	@echo
+	@$(PROD_SECRET) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) MAIL_PORT=$(PROD_MAIL_PORT) \
+	  GUNICORN_CONFIG="$(if $(wildcard config/gunicorn.py),-c config/gunicorn.py)" $(VENV)/bin/honcho -f Procfile.prod start
+
+var/prod-secret-key:
+	@mkdir -p var
+	@umask 077 && $(PY) -c 'import secrets; print(secrets.token_urlsafe(64))' > $@
+
 test: venv browser
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-fast: venv
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -m "not e2e and not slow" $(PYTEST_ARGS)
+
+test-chaos: venv
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -m slow $(PYTEST_ARGS)
 
 test-e2e: venv browser
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)

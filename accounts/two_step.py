@@ -8,7 +8,6 @@ before admin or the API will serve them.
 """
 
 import base64
-import logging
 import secrets
 
 from django.conf import settings
@@ -26,8 +25,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
 from accounts.models import User
-
-audit_log = logging.getLogger("dispute_desk.audit")
+from core.audit import audit
 
 BACKUP_CODES = 10
 
@@ -101,14 +99,14 @@ def confirm_setup(user: User, device: TOTPDevice, code: str) -> list[str] | None
     backup = StaticDevice.objects.create(user=user, name="backup codes", confirmed=True)
     codes = [secrets.token_hex(5) for _ in range(BACKUP_CODES)]
     StaticToken.objects.bulk_create(StaticToken(device=backup, token=code) for code in codes)
-    audit_log.info("two_step enabled user=%s", user.username)
+    audit("two_step.enabled", user=user.username)
     return codes
 
 
 def turn_off(user: User) -> None:
     for device in devices_for_user(user, confirmed=None):
         device.delete()
-    audit_log.info("two_step disabled user=%s", user.username)
+    audit("two_step.disabled", user=user.username)
 
 
 def otpauth_secret(device: TOTPDevice) -> str:
@@ -120,21 +118,18 @@ class TwoStepRequiredMiddleware:
     member without a device yet) reaches only the setup page, sign-out and static files. Admin
     and the pages are closed until then; the API refuses their token at the door."""
 
-    ALLOWED = ("/accounts/", "/static/", "/i18n/", "/healthz", "/readyz")
+    ALLOWED = ("/accounts/", "/static/", "/i18n/", "/healthz", "/readyz", "/metrics")
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        # The probes and the scraper are answered before anything reads the session.
+        if request.path.startswith(self.ALLOWED):
+            return self.get_response(request)
         user = getattr(request, "user", None)
         # (A token-authenticated API call has no session user here; its door checks at issue time.)
-        if (
-            user is not None
-            and user.is_authenticated
-            and not request.path.startswith(self.ALLOWED)
-            and not user.is_verified()
-            and must_use_two_step(user)
-        ):
+        if user is not None and user.is_authenticated and not user.is_verified() and must_use_two_step(user):
             if request.path.startswith("/api/"):
                 body = {"code": "otp_required", "detail": str(_("Set up two-step sign-in on the website first."))}
                 return JsonResponse(body, status=401)

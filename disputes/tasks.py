@@ -1,8 +1,11 @@
 """Celery tasks: thin, take ids, call services. Beat runs `run_sweeps` every minute."""
 
 import logging
+import time
 
 from celery import shared_task
+
+from core import heartbeat, metrics
 
 log = logging.getLogger("dispute_desk.sweeps")
 
@@ -48,10 +51,18 @@ def run_all_sweeps(now=None) -> dict[str, int]:
         "api_tokens_expired": forget_expired_tokens(now=now),
     }
     if any(counts.values()):
-        log.info("sweeps %s", counts)
+        log.info("sweeps.ran", extra={name: count for name, count in counts.items() if count})
     return counts
 
 
 @shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
 def run_sweeps() -> dict[str, int]:
-    return run_all_sweeps()
+    """Beat's task, every minute. Its heartbeat is written as the run starts, whether or not anything
+    is due, so a stale one (/readyz) means beat or every worker stopped, not that a sweep failed; a
+    run that keeps failing shows as an old `sweeps_finished` on the operator's page."""
+    started = time.monotonic()
+    heartbeat.beat(heartbeat.SWEEPS)
+    counts = run_all_sweeps()
+    metrics.sweep_ran(time.monotonic() - started, counts)
+    heartbeat.beat(heartbeat.SWEEPS_FINISHED)
+    return counts
