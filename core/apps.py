@@ -3,7 +3,13 @@ from django.apps import AppConfig
 
 class CoreConfig(AppConfig):
     """The lowest floor: errors, the API's error shape and paging, client addresses, throttles,
-    safe publishing of tasks, bulk SQL and the error pages. It imports no other app."""
+    safe publishing of tasks, bulk SQL, metrics and the error pages. It imports no other app."""
 
     name = "core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        from core.metrics import task_signals_connect
+
+        # Every process loads the apps, web and Celery workers alike: each counts the tasks it runs.
+        task_signals_connect()

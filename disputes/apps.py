@@ -5,6 +5,8 @@ class DisputesConfig(AppConfig):
     name = "disputes"
 
     def ready(self) -> None:
+        from core.metrics import collector_add
+        from disputes.metrics import DeskCollector
         from disputes.notices import moved_on, tell_extension
         from disputes.selectors import ORDER_VERSION_PARTS, dispute_is_with_team, order_claims, with_dispute
         from messaging.services import team_posting_rule_set
@@ -25,3 +27,5 @@ class DisputesConfig(AppConfig):
         order_event_listener_add(tell_extension)
         # A notice asking someone to act on a dispute drops that call once the dispute moved on.
         moved_on_check_set(moved_on)
+        # /metrics shows the desk's work (disputes by state, overdue clocks, refunds, open reviews).
+        collector_add(DeskCollector())

@@ -319,7 +319,8 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_IMPORTS = ["disputes.reconcile"]
 
 # --- Operations (docs/operations.md) --------------------------------------------------------
-# /metrics answers these addresses, or a request bearing METRICS_TOKEN ("Authorization: Bearer ...").
+# /metrics answers these addresses or networks (e.g. 10.0.0.0/8), or a request bearing METRICS_TOKEN
+# ("Authorization: Bearer ...").
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=["127.0.0.1", "::1"])
 # The business gauges are counted at most once per this many seconds, whoever scrapes.
