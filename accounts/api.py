@@ -1,8 +1,6 @@
 """API sign-in: a token for a username and password (and a code, with two-step sign-in), stored
 hashed and expiring (django-rest-knox); sign-out revokes it. The door shares the pages' throttle."""
 
-import logging
-
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -14,8 +12,7 @@ from rest_framework.views import APIView
 
 from accounts import throttle, two_step
 from core.api import error_body
-
-audit_log = logging.getLogger("dispute_desk.audit")
+from core.audit import audit
 
 
 class TokenRequest(serializers.Serializer):
@@ -101,5 +98,5 @@ class LogoutView(APIView):
     def post(self, request):
         if isinstance(request.auth, AuthToken):
             request.auth.delete()
-            audit_log.info("token revoked user=%s why=logout", request.user.username)
+            audit("token.revoked", user=request.user.username, why="logout", count=1)
         return Response(status=status.HTTP_204_NO_CONTENT)

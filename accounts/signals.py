@@ -1,11 +1,9 @@
 """API tokens die with the password that earned them: a password change or a deactivation revokes
 every token of the user (django-rest-knox stores them hashed, so they are deleted, not shown)."""
 
-import logging
-
 from django.db.models.signals import post_save, pre_save
 
-audit_log = logging.getLogger("dispute_desk.audit")
+from core.audit import audit
 
 
 def _remember_old(sender, instance, **_kwargs):
@@ -31,7 +29,7 @@ def _revoke_if_changed(sender, instance, created, **_kwargs):
     if why:
         revoked, _ = AuthToken.objects.filter(user=instance).delete()
         if revoked:
-            audit_log.info("token revoked user=%s why=%s count=%s", instance.username, why, revoked)
+            audit("token.revoked", user=instance.username, why=why, count=revoked)
 
 
 def connect(user_model) -> None:

@@ -3,8 +3,6 @@ two-step sign-in, a code. Both steps go through the one throttle every door shar
 (accounts/throttle.py): a refused attempt answers 429 with when to try again, and never reaches
 the password or code check."""
 
-import logging
-
 from django import forms
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.forms import AuthenticationForm
@@ -18,7 +16,6 @@ from django_otp import login as otp_login
 from accounts import throttle, two_step
 from accounts.models import User
 
-audit_log = logging.getLogger("dispute_desk.audit")
 PENDING = "two_step_pending_user"
 
 THROTTLED = _("Too many failed sign-ins for this account or from this network. Try again in %(minutes)s minutes.")

@@ -17,7 +17,6 @@ means replacing its handler, which is most of it.
 """
 
 import hashlib
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,9 +25,8 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from accounts.models import KnownAddress, SignInFailure, User
+from core.audit import audit
 from core.client import client_address
-
-audit_log = logging.getLogger("dispute_desk.audit")
 
 
 def account_key(username: str) -> str:
@@ -120,22 +118,20 @@ def begin(request, username: str, *, door: str) -> Attempt | Refusal:
     if refusal is None:
         return Attempt(row.pk, username, door)
     row.delete()  # refused before any check: not a guess
-    audit_log.info(
-        "signin refused door=%s username=%r address=%s why=%s wait=%ss",
-        door,
-        username,
-        client_address(request),
-        refusal.why,
-        refusal.wait_seconds,
+    audit(
+        "signin.refused",
+        door=door,
+        username=username,
+        address=client_address(request),
+        why=refusal.why,
+        wait_seconds=refusal.wait_seconds,
     )
     return refusal
 
 
 def failed(request, attempt: Attempt) -> None:
     """The check failed: the attempt's row stays, as a failure."""
-    audit_log.info(
-        "signin failed door=%s username=%r address=%s", attempt.door, attempt.username, client_address(request)
-    )
+    audit("signin.failed", door=attempt.door, username=attempt.username, address=client_address(request))
 
 
 def not_a_guess(attempt: Attempt) -> None:
@@ -153,7 +149,7 @@ def succeeded(request, user: User, attempt: Attempt) -> None:
     KnownAddress.objects.update_or_create(user=user, address=address, defaults={"last_signed_in_at": now})
     SignInFailure.objects.filter(account=account_key(user.get_username()), address=address).delete()
     SignInFailure.objects.filter(pk=attempt.pk).delete()
-    audit_log.info("signin ok door=%s username=%r address=%s", attempt.door, user.get_username(), address)
+    audit("signin.ok", door=attempt.door, username=user.get_username(), address=address)
 
 
 def forget_old_failures(*, now: datetime | None = None) -> int:

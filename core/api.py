@@ -1,7 +1,5 @@
 """API conventions shared by every app: one error shape, one pagination."""
 
-import logging
-
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
@@ -13,10 +11,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.audit import audit
 from core.errors import RuleViolation
 from core.paging import rows_in_order
-
-audit_log = logging.getLogger("dispute_desk.audit")
 
 
 class DocsPermission(BasePermission):
@@ -93,12 +90,13 @@ def exception_handler(exc, context):
     request = context.get("request")
     user = getattr(request, "user", None)
     if isinstance(exc, RuleViolation):
-        audit_log.info(
-            "refused code=%s user=%s path=%s detail=%s",
-            exc.code,
-            getattr(user, "username", None) or "anonymous",
-            getattr(request, "path", ""),
-            exc.detail,
+        audit(
+            "api.refused",
+            code=exc.code,
+            status=exc.status,
+            user=getattr(user, "username", None) or "anonymous",
+            path=getattr(request, "path", ""),
+            detail=exc.detail,
         )
         return Response(error_body(exc.code, exc.detail, exc.fields or None), status=exc.status)
     if isinstance(exc, Http404):
@@ -129,11 +127,12 @@ def exception_handler(exc, context):
                 code = custom
         response.data = error_body(code or "error", detail)
         if response.status_code in (401, 403):
-            audit_log.info(
-                "refused code=%s user=%s path=%s",
-                code,
-                getattr(user, "username", None) or "anonymous",
-                getattr(request, "path", ""),
+            audit(
+                "api.refused",
+                code=code,
+                status=response.status_code,
+                user=getattr(user, "username", None) or "anonymous",
+                path=getattr(request, "path", ""),
             )
     return response
 

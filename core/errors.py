@@ -1,9 +1,5 @@
 """The one error a business rule raises. Pages turn it into a form message, the API into a 409."""
 
-import logging
-
-audit_log = logging.getLogger("dispute_desk.audit")
-
 
 class RuleViolation(Exception):
     """A business rule refused an action.

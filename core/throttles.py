@@ -3,38 +3,32 @@ the same on the API and on the pages: one counter per user and scope, in the cac
 
 The scopes and their rates are settings (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]: messages,
 evidence, dispute_open, extension). The API answers 429 in the error shape; a page answers 429
-with a sentence saying when to try again."""
+with a sentence saying when to try again.
 
-import logging
+With Redis down or slow the throttles fail open: the request goes ahead uncounted, for as long as the cache's
+breaker says Redis is out (core/cache.py) and no longer. A limit is there to keep one client from costing
+everyone; refusing everyone because the counter is away would be the larger harm. Each scope says so once per
+outage in the audit log. (Sign-in limits are rows in the database, accounts/throttle.py, and hold throughout.)"""
+
 from functools import wraps
 
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from rest_framework import throttling as drf_throttling
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-audit_log = logging.getLogger("dispute_desk.audit")
+from core.audit import audit
+from core.cache import CacheUnavailable, RedisCache
 
 
 def _count(key: str, seconds: int) -> tuple[int, int]:
     """Add one to the counter `key`, started at 0 for `seconds` by the first request; return the count and
-    the seconds left before it starts again. One round trip to Redis."""
+    the seconds left before it starts again. One round trip to Redis. CacheUnavailable when Redis is out."""
     backend = caches["default"]  # this thread's cache itself (`cache` is a proxy to it)
     if isinstance(backend, RedisCache):
-        full_key = backend.make_and_validate_key(key)
-        client = backend._cache.get_client(full_key, write=True)
-        pipe = client.pipeline(transaction=False)
-        pipe.set(full_key, 0, ex=seconds, nx=True)
-        pipe.incr(full_key)
-        pipe.ttl(full_key)
-        _started, count, left = pipe.execute()
-        if left < 0:  # it expired between the SET and the INCR, which made it again without a lifetime
-            client.expire(full_key, seconds)
-            left = seconds
-        return int(count), int(left)
+        return backend.call(_count_in_redis, backend, key, seconds)
     backend.add(key, 0, seconds)
     try:
         return backend.incr(key), seconds
@@ -55,11 +49,37 @@ class CountingRateThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        count, self.left = _count(f"{self.key}:n", self.duration)
+        try:
+            count, self.left = _count(f"{self.key}:n", self.duration)
+        except CacheUnavailable as outage:
+            self.left = None
+            _failing_open(self.scope, outage)
+            return True
         return count <= self.num_requests
 
     def wait(self) -> float | None:
-        return float(self.left)
+        return None if self.left is None else float(self.left)
+
+
+def _count_in_redis(backend: RedisCache, key: str, seconds: int) -> tuple[int, int]:
+    full_key = backend.make_and_validate_key(key)
+    client = backend._cache.get_client(full_key, write=True)
+    pipe = client.pipeline(transaction=False)
+    pipe.set(full_key, 0, ex=seconds, nx=True)
+    pipe.incr(full_key)
+    pipe.ttl(full_key)
+    _started, count, left = pipe.execute()
+    if left < 0:  # it expired between the SET and the INCR, which made it again without a lifetime
+        client.expire(full_key, seconds)
+        left = seconds
+    return int(count), int(left)
+
+
+def _failing_open(scope: str | None, outage: CacheUnavailable) -> None:
+    """Say once per outage and scope (per process) that the scope's limit is not being counted."""
+    backend = caches["default"]
+    if backend.breaker.first_time(f"throttle:{scope}"):
+        audit("throttle.fail_open", scope=scope, why=f"cache unavailable: {outage}", until="the cache is back")
 
 
 class UserRateThrottle(CountingRateThrottle, drf_throttling.UserRateThrottle):
@@ -86,7 +106,7 @@ class WriteThrottle(CountingRateThrottle):
         self.num_requests, self.duration = self.parse_rate(self.rate)
         allowed = super().allow_request(request, view)
         if not allowed:
-            audit_log.info("throttled user=%s scope=%s path=%s", request.user.username, self.scope, request.path)
+            audit("api.throttled", actor=request.user.username, scope=self.scope, path=request.path)
         return allowed
 
     def get_cache_key(self, request, view) -> str:

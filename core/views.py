@@ -33,7 +33,7 @@ def error_page(request: HttpRequest, template: str, *, status: int, context: dic
     try:
         return HttpResponse(loader.render_to_string(template, context, request=request), status=status)
     except Exception:
-        log.exception("error page %s failed with the request; rendered without it", template)
+        log.exception("error page failed with the request; rendered without it", extra={"template": template})
         return HttpResponse(loader.render_to_string(template, context), status=status)
 
 

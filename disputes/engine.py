@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core.audit import audit
 from core.errors import RuleViolation
 from core.money import money_str
 from disputes.effects import Step
@@ -18,7 +19,6 @@ from disputes.states import CLOCKS, DEADLINE_COLUMNS, LIVE_STATES, NEW, WITH_TEA
 from disputes.workflow import TRANSITIONS, Transition, allowed_actions, transitions_for
 from disputes.writes import Writes
 
-audit_log = logging.getLogger("dispute_desk.audit")
 log = logging.getLogger("dispute_desk.sweeps")
 
 S = State
@@ -47,7 +47,7 @@ def _invalid(dispute: Dispute, party: Party, action: str, now) -> RuleViolation:
         }
     else:
         detail = _("The dispute is now: %(state)s. There is nothing for you to do at this point.") % {"state": state}
-    audit_log.info("dispute=%s refused action=%s party=%s state=%s", dispute.pk, action, party, dispute.state)
+    audit("dispute.refused", dispute=dispute.pk, action=action, party=party, state=dispute.state)
     return RuleViolation("invalid_state", detail)
 
 
@@ -67,7 +67,7 @@ def _withdraw_pending_rulings(dispute: Dispute, *, keep: int | None, action: str
         ruling.decided_at = timezone.now()
         ruling.save(update_fields=["status", "decided_at"])
         tell_ruling_withdrawn(dispute, ruling, action=action)
-        audit_log.info("dispute=%s action=ruling_withdrawn pending=%s why=%s", dispute.pk, ruling.pk, action)
+        audit("dispute.ruling_withdrawn", dispute=dispute.pk, pending=ruling.pk, why=action)
 
 
 def _apply(
@@ -113,14 +113,14 @@ def _apply(
     )
     event.refund = dispute.refund_issued
     step.writes.save_event(dispute, event)  # notified now, or with the rest of a sweep's chunk
-    audit_log.info(
-        "dispute=%s action=%s party=%s actor=%s %s->%s",
-        dispute.pk,
-        transition.action,
-        transition.party,
-        step.actor.username if step.actor else "system",
-        from_state or "new",
-        dispute.state,
+    audit(
+        "dispute.transition",
+        dispute=dispute.pk,
+        action=transition.action,
+        party=transition.party,
+        actor=step.actor.username if step.actor else "system",
+        from_state=from_state or "new",
+        to_state=dispute.state,
     )
 
 
@@ -178,8 +178,8 @@ def dispute_set_aside(dispute_id: int, *, reason: str, now: datetime | None = No
         dispute.save(update_fields=["set_aside_at", "set_aside_reason", "retry_at", "updated_at"])
         if first:
             alert_needs_person(dispute, reason=reason)
-    log.warning("dispute=%s set aside (needs a person): %s", dispute_id, reason)
-    audit_log.info("dispute=%s action=set_aside why=%s", dispute_id, reason)
+    log.warning("dispute set aside: it needs a person", extra={"dispute": dispute_id, "why": reason})
+    audit("dispute.set_aside", dispute=dispute_id, why=reason)
     return first
 
 
@@ -204,7 +204,7 @@ def dispute_transition(
         try:
             catch_up(dispute.pk, now=now)
         except Exception as error:
-            log.exception("dispute=%s clock failed while %s acted", dispute.pk, party)
+            log.exception("dispute clock failed while a party acted", extra={"dispute": dispute.pk, "party": party})
             dispute_set_aside(dispute.pk, reason=f"{type(error).__name__}: {error}", now=now)
             if party != Party.TEAM:
                 raise RuleViolation(
@@ -232,7 +232,7 @@ def dispute_transition(
                 break
             problems.append(problem)
         else:
-            audit_log.info("dispute=%s refused action=%s party=%s why=%s", dispute.pk, action, party, problems[0])
+            audit("dispute.refused", dispute=dispute.pk, action=action, party=party, why=problems[0])
             raise RuleViolation("invalid_state", problems[0])
         _apply(transition, step, payload=payload, note=note, pending_ruling=pending_ruling)
     return dispute

@@ -2,7 +2,6 @@
 refund when it was never shipped), and the window notices. They live with the disputes because
 both rules are "... with no live dispute": the order app below knows nothing of disputes."""
 
-import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -12,14 +11,13 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from core.audit import audit
 from core.money import money_str
 from disputes.models import LIVE_REQUEST_STATES, LIVE_STATES, Dispute, ReturnRequest, State
 from disputes.payments import order_refund_unshipped
 from notifications.models import Notification
 from notifications.services import notify
 from orders.models import Order, OrderEvent, OrderStatus
-
-audit_log = logging.getLogger("dispute_desk.audit")
 
 LIMIT = 1000
 
@@ -96,7 +94,14 @@ def _cancel_unshipped(order: Order) -> None:
             url=reverse("orders:detail", args=[order.number]),
         )
     OrderEvent.objects.create(order=order, action="cancelled_unshipped", payload={"refunded": amount})
-    audit_log.info("order=%s action=cancelled_unshipped refunded=%s %s", order.number, amount, order.currency)
+    audit(
+        "order.event",
+        order=order.number,
+        action="cancelled_unshipped",
+        actor="system",
+        payload={"refunded": amount},
+        currency=order.currency,
+    )
 
 
 def sweep_window_notices(*, now: datetime | None = None, limit: int = LIMIT) -> int:

@@ -43,6 +43,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts import roles
 from accounts.models import User
+from core.audit import audit
 from core.errors import RuleViolation
 from core.money import format_money, money_str, parse_amount
 from disputes import policy
@@ -77,8 +78,6 @@ from messaging.photos import clean_uploads
 from messaging.services import delete_photo_files, store_photos
 from orders.models import Carrier, Order
 from sellers.models import ReturnReason
-
-audit_log = logging.getLogger("dispute_desk.audit")
 
 R = RequestState
 
@@ -461,15 +460,15 @@ def _apply(move: Move, step: Step, payload: dict) -> None:
     from disputes.notices import tell_request
 
     tell_request(request, event)
-    audit_log.info(
-        "request=%s order=%s action=%s party=%s actor=%s %s->%s",
-        request.pk,
-        request.order.number,
-        move.action,
-        move.party,
-        step.actor.username if step.actor else "system",
-        from_state,
-        new_state,
+    audit(
+        "return_request.transition",
+        return_request=request.pk,
+        order=request.order.number,
+        action=move.action,
+        party=move.party,
+        actor=step.actor.username if step.actor else "system",
+        from_state=from_state,
+        to_state=new_state,
     )
 
 
@@ -483,8 +482,14 @@ def party_in(user: User, request: ReturnRequest) -> Party:
 
 
 def _refused(request: ReturnRequest, party: Party, action: str, why: str | None = None) -> RuleViolation:
-    audit_log.info("request=%s refused action=%s party=%s state=%s why=%s", request.pk, action, party, request.state,
-                   why or "not_allowed")  # fmt: skip
+    audit(
+        "return_request.refused",
+        return_request=request.pk,
+        action=action,
+        party=party,
+        state=request.state,
+        why=why or "not_allowed",
+    )
     if why:
         return RuleViolation("invalid_state", why)
     options = [str(m.label) for m in moves_for(request, party)]
@@ -526,7 +531,14 @@ def request_transition(
             if move.guard is not None and (why := move.guard(step)) is not None:
                 raise _refused(request, party, action, why)
             if action == "decline" and request.fully_covered:
-                audit_log.info("request=%s refused action=decline party=seller why=covered_by_policy", request.pk)
+                audit(
+                    "return_request.refused",
+                    return_request=request.pk,
+                    action="decline",
+                    party=party,
+                    state=request.state,
+                    why="covered_by_policy",
+                )
                 raise RuleViolation(
                     "covered_by_policy",
                     _("Your return policy covers this request in full, so it cannot be declined: approve it. "
@@ -610,7 +622,9 @@ def sweep_requests(*, now: datetime | None = None, limit: int = 500) -> int:
                 done += 1
             except Exception:
                 failed.add(request_id)
-                logging.getLogger("dispute_desk.sweeps").exception("request=%s clock failed", request_id)
+                logging.getLogger("dispute_desk.sweeps").exception(
+                    "return request clock failed", extra={"return_request": request_id}
+                )
         if len(ids) < limit:
             return done
 
@@ -621,7 +635,7 @@ def sweep_requests(*, now: datetime | None = None, limit: int = 500) -> int:
 def refuse_unless_order_buyer(user: User, order: Order) -> None:
     """Only the order's buyer asks for a return or an exchange; whoever else sees the order is told so (409)."""
     if roles.order_party(user, order) != roles.BUYER:
-        audit_log.info("order=%s refused action=open_request actor=%s why=not_the_buyer", order.number, user.pk)
+        audit("order.refused", order=order.number, action="open_request", actor=user.username, why="not_the_buyer")
         raise RuleViolation("invalid_state", _("Only the buyer of this order can ask for a return or an exchange."))
 
 
@@ -656,7 +670,9 @@ def request_open(
                 picks = picks_from(locked, items)
                 refusal = claim_refusal(locked, picks, code="request_exists")
             if refusal is not None:
-                audit_log.info("order=%s refused action=open_request code=%s", locked.number, refusal.code)
+                audit(
+                    "order.refused", order=locked.number, action="open_request", actor=buyer.username, code=refusal.code
+                )
                 raise refusal
             worth = min(picks_amount(locked, picks), locked.total - refunded_so_far(locked))
             if worth <= 0:
@@ -705,10 +721,20 @@ def request_open(
     except BaseException:
         delete_photo_files(rows)
         raise
-    audit_log.info(
-        "request=%s order=%s action=open kind=%s reason=%s amount=%s %s", request.pk, order.number, kind, reason,
-        worth, locked.currency,
-    )  # fmt: skip
+    audit(
+        "return_request.transition",
+        return_request=request.pk,
+        order=order.number,
+        action="open",
+        party=Party.BUYER,
+        actor=buyer.username,
+        from_state="new",
+        to_state=R.AWAITING_SELLER,
+        kind=kind,
+        reason=reason,
+        amount=money_str(worth, locked.currency),
+        currency=locked.currency,
+    )
     return request
 
 

@@ -1,7 +1,6 @@
 """What the dispute team does beyond plain transitions: rulings that need a second approval,
 evidence requests, assigning and releasing. Admin screens and the API both call these."""
 
-import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,13 +11,12 @@ from django.utils.translation import gettext as _
 
 from accounts import roles
 from accounts.models import User
+from core.audit import audit
 from core.errors import RuleViolation
 from disputes.models import Dispute, EvidenceRequest, Party, PendingRuling
 from disputes.services import dispute_act_by
 from notifications.models import Notification
 from notifications.services import notify
-
-audit_log = logging.getLogger("dispute_desk.audit")
 
 
 def _require_team(user: User) -> None:
@@ -46,7 +44,7 @@ def ruling_submit(*, staff: User, dispute: Dispute, outcome: str, refund_amount=
         raise RuleViolation(
             "approval_pending", _("A ruling on this dispute is already waiting for approval.")
         ) from None
-    audit_log.info("dispute=%s action=ruling_proposed actor=%s outcome=%s", dispute.pk, staff.username, outcome)
+    audit("dispute.ruling_proposed", dispute=dispute.pk, actor=staff.username, outcome=outcome)
     return "pending", pending
 
 
@@ -73,7 +71,7 @@ def ruling_approve(*, staff: User, pending: PendingRuling) -> Dispute:
         pending.approved_by = staff
         pending.decided_at = timezone.now()
         pending.save(update_fields=["status", "approved_by", "decided_at"])
-    audit_log.info("dispute=%s action=ruling_approved actor=%s", dispute.pk, staff.username)
+    audit("dispute.ruling_approved", dispute=dispute.pk, actor=staff.username)
     return dispute
 
 
@@ -98,7 +96,7 @@ def evidence_request_create(*, staff: User, dispute: Dispute, party: str, note: 
               "note": request.note, "deadline": request.due_at.isoformat()}  # fmt: skip
     notify(recipient=recipient, kind=Notification.Kind.YOUR_TURN, key=f"evidence_request:{request.pk}", params=params,
            url=reverse("disputes:detail", args=[dispute.pk]) + "#evidence")  # fmt: skip
-    audit_log.info("dispute=%s action=evidence_requested actor=%s party=%s", dispute.pk, staff.username, party)
+    audit("dispute.evidence_requested", dispute=dispute.pk, actor=staff.username, party=party)
     return request
 
 

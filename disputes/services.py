@@ -1,6 +1,5 @@
 """Dispute services that are not a plain transition: opening, evidence, who the caller is."""
 
-import logging
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -10,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts import roles
 from accounts.models import User
+from core.audit import audit
 from core.errors import RuleViolation
 from core.money import format_money, money_str, parse_amount
 from disputes.claims import (
@@ -41,8 +41,6 @@ from messaging.services import delete_photo_files, store_photos
 from orders.models import Order
 from orders.window import WindowState
 
-audit_log = logging.getLogger("dispute_desk.audit")
-
 
 def _when(moment) -> str:
     return date_format(timezone.localtime(moment), "j M Y, H:i T")
@@ -65,7 +63,7 @@ def refuse_unless_buyer(user: User, order: Order) -> None:
     side = roles.order_party(user, order)
     if side == roles.BUYER:
         return
-    audit_log.info("order=%s refused action=open_dispute actor=%s why=not_the_buyer", order.number, user.pk)
+    audit("order.refused", order=order.number, action="open_dispute", actor=user.username, why="not_the_buyer")
     if side is None and not roles.sees_all_orders(user):
         raise RuleViolation("not_found", _("Not found."), status=404)  # a stranger: no such order, to them
     raise RuleViolation("invalid_state", _("Only the buyer of this order can open a dispute."))
@@ -204,7 +202,9 @@ def dispute_open(
             picks = picks_from(locked, items)
             refusal = open_refusal(locked, now=now, picks=picks)
             if refusal is not None:
-                audit_log.info("order=%s refused action=open_dispute code=%s", locked.number, refusal.code)
+                audit(
+                    "order.refused", order=locked.number, action="open_dispute", actor=buyer.username, code=refusal.code
+                )
                 raise refusal
             # After a refund, a request asks at most for what is left, and "full" means all of it.
             left = claimable(locked, picks)
@@ -289,7 +289,7 @@ def evidence_add(*, author: User, dispute: Dispute, note: str, uploads: list) ->
     from disputes.review import evidence_requests_answer
 
     evidence_requests_answer(dispute=dispute, party=party)
-    audit_log.info("dispute=%s action=evidence party=%s photos=%s", dispute.pk, party, len(rows))
+    audit("dispute.evidence_added", dispute=dispute.pk, party=party, photos=len(rows))
     return evidence
 
 

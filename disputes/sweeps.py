@@ -99,7 +99,9 @@ def _act_on_chunk(ids: list[int], *, now: datetime) -> int:
         except SoftTimeLimitExceeded:
             raise  # out of task time: not a bad row; this chunk is undone and the next run takes it
         except Exception:
-            log.exception("clock sweep: a chunk of %s disputes failed together; acting one at a time", len(disputes))
+            log.exception(
+                "clock sweep: a chunk failed together; acting one at a time", extra={"disputes": len(disputes)}
+            )
     return sum(_catch_up_one(dispute_id, state, now=now) for dispute_id, state in before.items())
 
 
@@ -112,7 +114,7 @@ def _catch_up_one(dispute_id: int, state: str, *, now: datetime) -> int:
     except SoftTimeLimitExceeded:
         raise
     except Exception as error:
-        log.exception("dispute=%s clock sweep failed; setting it aside", dispute_id)
+        log.exception("clock sweep failed for a dispute; setting it aside", extra={"dispute": dispute_id})
         dispute_set_aside(dispute_id, reason=f"{type(error).__name__}: {error}", now=now)
         return 0
 
@@ -139,7 +141,7 @@ def route(dispute_id: int) -> bool:
         except RuleViolation as refusal:
             # Nobody can take it (no active member, or only the order's own parties): every member
             # and the superusers are alerted, and routing tries again within the hour.
-            log.warning("dispute=%s not routed: %s", dispute_id, refusal.detail)
+            log.warning("dispute not routed", extra={"dispute": dispute_id, "why": refusal.detail})
             dispute_set_aside(dispute_id, reason=refusal.detail)
             return False
     return True

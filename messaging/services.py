@@ -1,6 +1,5 @@
 """Messages between an order's buyer and its store: evidence, so never edited or deleted."""
 
-import logging
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -14,12 +13,11 @@ from django.utils.translation import gettext as _
 
 from accounts import roles
 from accounts.models import User
+from core.audit import audit
 from core.errors import RuleViolation
 from messaging.models import AuthorRole, Message, Photo, Thread, ThreadState
 from messaging.photos import CleanPhoto, clean_uploads, random_name
 from orders.models import Order
-
-audit_log = logging.getLogger("dispute_desk.audit")
 
 
 def thread_for(order: Order) -> Thread:
@@ -127,8 +125,8 @@ def message_post(*, author: User, order: Order, body: str, uploads: list | None 
     except BaseException:
         delete_photo_files(rows)
         raise
-    audit_log.info(
-        "order=%s action=message_posted actor=%s role=%s photos=%s", order.number, author.username, role, len(rows)
+    audit(
+        "message.posted", order=order.number, message_id=message.pk, actor=author.username, role=role, photos=len(rows)
     )
     return message
 

@@ -37,7 +37,7 @@ def email_new_message(self, message_id: int) -> int:
             )
             raise self.retry(exc=error) from error
         sent += 1
-        log.info("message=%s emailed=%s", message_id, recipient.username)
+        log.info("message emailed", extra={"message_id": message_id, "recipient": recipient.username})
     return sent
 
 

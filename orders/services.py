@@ -5,7 +5,6 @@ Every change runs in one transaction on a locked order row and leaves an OrderEv
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -18,13 +17,12 @@ from django.utils.translation import gettext as _
 
 from accounts import roles
 from accounts.models import User
+from core.audit import audit
 from core.errors import RuleViolation
 from core.money import is_currency, minor_digits, money_str, parse_amount
 from orders.models import Carrier, ExtensionRequest, Order, OrderEvent, OrderItem, OrderStatus
 from sellers.models import Store
 from sellers.services import store_policy
-
-audit_log = logging.getLogger("dispute_desk.audit")
 
 # A platform clock a little ahead of ours must not make a fresh event look like the future.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -67,12 +65,8 @@ def _event(order: Order, action: str, actor: User | None, **payload) -> None:
     event = OrderEvent.objects.create(order=order, actor=actor, action=action, payload=payload)
     for listener in _event_listeners:
         listener(order, event)
-    audit_log.info(
-        "order=%s action=%s actor=%s payload=%s",
-        order.number,
-        action,
-        actor.username if actor else "system",
-        json.dumps(payload, default=str),
+    audit(
+        "order.event", order=order.number, action=action, actor=actor.username if actor else "system", payload=payload
     )
 
 
@@ -326,13 +320,13 @@ def carrier_set_window_days(*, actor: User | None, carrier: Carrier, days: int, 
                     chunk, ["window_days", "window_opens_at", "window_closes_at", "notified_window_closing"]
                 )
                 lengthened += len(chunk)
-    audit_log.info(
-        "carrier=%s action=window_days actor=%s from=%s to=%s orders_lengthened=%s",
-        carrier.code,
-        actor.username if actor else "system",
-        before,
-        days,
-        lengthened,
+    audit(
+        "carrier.window_days_changed",
+        carrier=carrier.code,
+        actor=actor.username if actor else "system",
+        from_days=before,
+        to_days=days,
+        orders_lengthened=lengthened,
     )
     return carrier
 

@@ -1,17 +1,13 @@
 """Store rules: every store has a return policy; only its owner changes it."""
 
-import json
-import logging
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core.audit import audit
 from core.errors import RuleViolation
 from sellers.models import ReturnPolicy, ReturnReason, Store
-
-audit_log = logging.getLogger("dispute_desk.audit")
 
 DEFAULT_COVERED_REASONS = [r.value for r in ReturnReason if r != ReturnReason.CHANGED_MIND]
 
@@ -43,10 +39,5 @@ def return_policy_update(*, actor: User, store: Store, **fields) -> ReturnPolicy
             # The page and the API check the same rules first; a caller that did not is told why.
             raise RuleViolation("invalid", " ".join(invalid.messages), status=400) from None
         policy.save()
-    audit_log.info(
-        "store=%s action=return_policy_updated actor=%s fields=%s",
-        store.slug,
-        actor.username,
-        json.dumps(sorted(fields)),
-    )
+    audit("return_policy.updated", store=store.slug, actor=actor.username, fields=sorted(fields))
     return policy

@@ -73,7 +73,8 @@ def test_the_api_token_door_is_throttled_and_refusals_are_audited(world, clock, 
         refused = token("alice", "demo")
     assert refused.status_code == 429
     assert refused.json()["code"] == "too_many_requests" and "Try again in" in refused.json()["detail"]
-    assert "signin refused door=api username='alice'" in caplog.text
+    refusals = [r for r in caplog.records if r.getMessage() == "signin.refused"]
+    assert [(r.audit["door"], r.audit["username"]) for r in refusals] == [("api", "alice")]
 
 
 def test_many_addresses_guessing_one_account_delay_only_addresses_that_never_signed_in_to_it(client, world, clock):
