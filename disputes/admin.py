@@ -2,9 +2,10 @@
 nothing changes a dispute's state by hand (only the workflow does), and events are read-only."""
 
 from django.contrib import admin
-from django.urls import reverse_lazy
+from django.urls import path, reverse_lazy
 
 from core.admin import ReadOnlyAdmin
+from disputes.admin_queue import NeedsPersonFilter
 from disputes.models import (
     Dispute,
     DisputeEvent,
@@ -13,8 +14,10 @@ from disputes.models import (
     IdempotencyRecord,
     PendingRuling,
     Proposal,
+    ReconciliationRun,
     Refund,
 )
+from disputes.operator import operator_page
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -52,7 +55,7 @@ class RefundInline(ReadOnlyInline):
 @admin.register(Dispute)
 class DisputeAdmin(admin.ModelAdmin):
     list_display = ("id", "order", "state", "reason", "refund_amount", "respond_by", "assignee", "opened_at")
-    list_filter = ("state", "reason")
+    list_filter = ("state", "reason", NeedsPersonFilter)
     search_fields = ("order__number", "order__buyer__username", "order__store__name")
     list_select_related = ("order", "assignee")
     raw_id_fields = ("order",)
@@ -127,8 +130,32 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_select_related = ("user",)
 
 
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdmin):
+    """Each run of the money check (manage.py reconcile, daily by beat), newest first."""
+
+    list_display = ("at", "ok", "mismatches")
+    list_filter = ("ok",)
+    fields = ("at", "ok", "mismatches", "counts", "report")
+
+
 from disputes import admin_queue  # noqa: E402,F401  (registers the review queue)
 
 # "View site" in admin's header: the dispute pages as the team sees them (the site's home
 # sends the team straight back to admin).
 admin.site.site_url = reverse_lazy("disputes:list")
+
+
+def _with_operator_page(site_urls):
+    """config/urls.py mounts the default site; its URLs gain /admin/operator/ (superusers only),
+    behind admin's own door (sign-in, staff, no caching, CSRF)."""
+
+    def get_urls():
+        return [path("operator/", admin.site.admin_view(operator_page), name="operator"), *site_urls()]
+
+    return get_urls
+
+
+admin.site.get_urls = _with_operator_page(admin.site.get_urls)
+# The admin index with a link to the operator's page for superusers.
+admin.site.index_template = "admin/operator_index.html"

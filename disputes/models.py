@@ -576,3 +576,25 @@ class ClaimItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} of item {self.order_item_id}"
+
+
+# --- the daily money check (disputes/reconcile.py) -------------------------------------------------
+
+
+class ReconciliationRun(models.Model):
+    """One run of the money reconciliation (`manage.py reconcile`, daily in beat): when it ran, whether
+    the ledger, the orders, the resolutions and the payment gateway agreed, and its report."""
+
+    at = models.DateTimeField(_("ran at"), default=timezone.now)
+    ok = models.BooleanField(_("everything agreed"))
+    mismatches = models.PositiveIntegerField(_("mismatches"), default=0)
+    counts = models.JSONField(_("mismatches by kind"), default=dict, blank=True)
+    report = models.TextField(_("report"), blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("reconciliation run")
+        verbose_name_plural = _("reconciliation runs")
+
+    def __str__(self) -> str:
+        return f"Reconciliation at {self.at:%Y-%m-%d %H:%M}: {self.mismatches} mismatch(es)"

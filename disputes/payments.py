@@ -1,11 +1,14 @@
 """Sending money back to a buyer: a gateway interface and the refund service that uses it.
 
 The default gateway is a local ledger: the Refund row is the record. A real payment provider
-implements `PaymentGateway.refund` and is named in the PAYMENT_GATEWAY setting.
+implements `PaymentGateway.refund` and `PaymentGateway.refunds_paid` (what it paid, for the daily
+reconciliation, disputes/reconcile.py) and is named in the PAYMENT_GATEWAY setting.
 """
 
-import logging
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
@@ -14,6 +17,7 @@ from django.db.models import Sum
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from core.audit import audit
 from core.errors import RuleViolation
 from core.money import format_money
 from disputes.models import Cause, Dispute, Refund, ReturnRequest
@@ -22,7 +26,14 @@ from orders.models import Order, OrderStatus
 if TYPE_CHECKING:
     from disputes.writes import Writes
 
-audit_log = logging.getLogger("dispute_desk.audit")
+
+@dataclass(frozen=True)
+class GatewayRefund:
+    """One refund as the provider paid it."""
+
+    reference: str  # the provider's reference, as `refund` returned it (Refund.gateway_reference)
+    amount: Decimal  # all that was sent back, return postage included (Refund.amount)
+    currency: str
 
 
 class PaymentGateway(Protocol):
@@ -32,12 +43,26 @@ class PaymentGateway(Protocol):
         """Send `amount` back to the buyer of `order`; return the provider's reference.
         `reference` is stable per resolution, so a provider can deduplicate retries."""
 
+    def refunds_paid(self, *, until: datetime) -> Iterable[GatewayRefund]:
+        """Every refund the provider paid before `until`, as it paid it: what the daily reconciliation
+        holds the ledger against. Streamed: it may be every refund there has ever been."""
+
 
 class LocalLedgerGateway:
+    """No provider: the ledger is the record, so what was paid is what the ledger says (and the
+    reconciliation's comparison with the gateway agrees by construction)."""
+
     name = "local"
 
     def refund(self, *, order: Order, amount: Decimal, currency: str, reference: str) -> str:
         return f"local-{uuid.uuid5(uuid.NAMESPACE_URL, reference)}"
+
+    def refunds_paid(self, *, until: datetime) -> Iterable[GatewayRefund]:
+        rows = Refund.objects.filter(gateway=self.name, created_at__lt=until).order_by()
+        for reference, amount, currency in rows.values_list("gateway_reference", "amount", "currency").iterator(
+            chunk_size=10_000
+        ):
+            yield GatewayRefund(reference=reference, amount=amount, currency=currency)
 
 
 def gateway() -> PaymentGateway:
@@ -93,14 +118,17 @@ def _pay(
         gateway_reference=provider.refund(order=order, amount=amount, currency=order.currency, reference=reference),
         cause=cause,
     )
-    audit_log.info(
-        "order=%s dispute=%s request=%s action=refund amount=%s currency=%s reference=%s",
-        order.number,
-        dispute.pk if dispute else None,
-        request.pk if request else None,
-        amount,
-        order.currency,
-        reference,
+    audit(
+        "refund.paid",
+        order=order.number,
+        dispute=dispute.pk if dispute else None,
+        return_request=request.pk if request else None,
+        amount=str(amount),
+        postage=str(postage),
+        currency=order.currency,
+        reference=reference,
+        gateway=provider.name,
+        gateway_reference=refund.gateway_reference,
     )
     return refund
 

@@ -45,6 +45,7 @@ class Notification(models.Model):
         DISPUTE_CANCELLED = "dispute_cancelled", _("Dispute cancelled")
         EXTENSION = "extension", _("Extension of buyer protection")
         RETURN_REQUEST = "return_request", _("Return or exchange request")
+        RECONCILE_MISMATCH = "reconcile_mismatch", _("Money reconciliation mismatch")
 
     # Served by the (recipient, -created_at) index below.
     recipient = models.ForeignKey(

@@ -7,7 +7,8 @@ The parameters are what the writers store (disputes/notices.py, the sweeps, the 
 `order`, `dispute`, `role` (the reader's side: buyer, seller or team), `event` (the action that
 caused it), `by` (the side that acted), `state`, `currency`, `request` and `offer` (each side's
 latest amount), `return_item` (whether that amount comes with the item sent back), `amount`, `outcome`,
-`cause`, `deadline` (ISO time), `appeal`, `reason`, `condition`, `note`, `days`, `total`.
+`cause`, `deadline` (ISO time), `appeal`, `reason`, `condition`, `note`, `days`, `total`; a money
+reconciliation's `run`, `at` (ISO time), `mismatches` and `kinds` (how many of each kind).
 """
 
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.money import format_money
 from notifications.models import Notification
@@ -633,6 +635,42 @@ def return_request(p: dict) -> Words:
     return title, _("Request #%(n)s moved on.") % {"n": n}, "", ""
 
 
+def reconcile_kind(kind: str) -> str:
+    """What a kind of reconciliation mismatch (disputes/reconcile.py) means, in words."""
+    return {
+        "over_total": _("refunds above what the buyer paid"),
+        "currency": _("refunds in another currency than their order's"),
+        "missing_refund": _("resolutions that owe a refund with no refund recorded"),
+        "duplicate_refund": _("resolutions refunded more than once"),
+        "refund_amount": _("resolutions whose refund is not the amount they decided"),
+        "refund_without_resolution": _("refunds for a resolution the dispute never had"),
+        "order_status": _("orders whose status does not match their refunds"),
+        "gateway_missing": _("refunds the payment gateway has no record of"),
+        "gateway_amount": _("refunds the payment gateway paid a different amount for"),
+        "gateway_unknown": _("payments by the gateway that the ledger has no refund for"),
+        "gateway_unreadable": _("the payment gateway could not say what it paid"),
+    }.get(kind, kind)
+
+
+def reconcile_mismatch(p: dict) -> Words:
+    """To the superusers: the daily money check found the ledger, the orders, the resolutions or the
+    payment gateway disagreeing, how often and how."""
+    n = int(p.get("mismatches") or 0)
+    title = ngettext(
+        "The money reconciliation found %(n)s mismatch", "The money reconciliation found %(n)s mismatches", n
+    ) % {"n": n}
+    kinds = p.get("kinds") or {}
+    found = "; ".join(
+        _("%(what)s: %(count)s") % {"what": reconcile_kind(kind), "count": count} for kind, count in kinds.items()
+    )
+    happened = _("The check of %(when)s found %(found)s.") % {"when": when(p, "at"), "found": found or n}
+    action = _(
+        "Read the run's report on the operator's page in admin, set each mismatch right (in the ledger, on the "
+        "order or with the payment provider), then run manage.py reconcile to check again."
+    )
+    return title, happened, action, _("Until they are corrected, every daily check reports them again.")
+
+
 WORDS: dict[str, Callable[[dict], Words]] = {
     K.DISPUTE_OPENED: dispute_opened,
     K.YOUR_TURN: your_turn,
@@ -651,6 +689,7 @@ WORDS: dict[str, Callable[[dict], Words]] = {
     K.DISPUTE_CANCELLED: dispute_cancelled,
     K.EXTENSION: extension,
     K.RETURN_REQUEST: return_request,
+    K.RECONCILE_MISMATCH: reconcile_mismatch,
 }
 
 
