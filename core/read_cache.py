@@ -13,6 +13,11 @@ The key also holds what the representation depends on besides rows: the viewer's
 more), the language and time zone, the address the links are built on, and the minute, so that what changes with time
 alone (a countdown, a window that closes) is at most a minute old. Elsewhere than PostgreSQL (SQLite for
 `make run`) nothing is cached.
+
+The cache is an aid, never a dependency: with Redis down or slow every read misses and is built from the
+database, and nothing is kept (core/cache.py answers as a miss and skips Redis for a few seconds after it
+fails). When Redis answers again, reads are kept again; nothing kept before the outage can be stale, since its
+key holds the rows' version.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ read in the same query that checks the reader is a party to the order.
 
 Not kept: a page with a message to show once (after a form was posted), a first visit without a CSRF
 cookie, and the team's pages (the team's view shows the review's own state and is read less often).
-Reading the page still reads the conversation (`thread_mark_read`), cached or not.
+Reading the page still reads the conversation (`thread_mark_read`), cached or not. With Redis down the page
+is built every time (core/cache.py fails open).
 """
 
 from __future__ import annotations

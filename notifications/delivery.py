@@ -1,12 +1,27 @@
-"""Delivering notifications: an email each, at most once (each is claimed before it is sent), and a
-sweep that delivers what a lost task missed. The email is put into words as it is sent, in the
-recipient's language and time zone, as HTML and plain text (templates/notifications/)."""
+"""Delivering notifications: an email each, and a sweep that delivers what a lost task missed. The email
+is put into words as it is sent, in the recipient's language and time zone, as HTML and plain text
+(templates/notifications/).
 
+Once, as far as email allows. A notification's row is locked while its email is sent, and marked delivered
+in the same transaction, once the mail server has taken the email:
+- two deliverers never send it side by side: the second skips the locked row (SKIP LOCKED);
+- a worker that dies while sending (killed, out of memory, the machine gone) holds no lock any more and
+  marked nothing, so the next task or the sweep sends it: an email is never lost to a crash;
+- the one duplicate left: the mail server took the email and the worker died, or the database went away,
+  before the commit (the moment between the server's "250 OK" and COMMIT). The email then goes again, with
+  the same Message-ID, which mail clients and many servers use to show it once.
+(Marking first and sending after would turn that moment into a lost email, and widen it to the whole
+conversation with the mail server.)"""
+
+import hashlib
 import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.core.mail import send_mail
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -20,20 +35,28 @@ DELIVERY_GRACE = timedelta(minutes=1)
 
 
 def deliver(notification_id: int) -> bool:
-    """Email one notification, once: claim it with a conditional update first."""
-    now = timezone.now()
-    claimed = Notification.objects.filter(pk=notification_id, delivered_at__isnull=True).update(delivered_at=now)
-    if not claimed:
-        return False
-    note = Notification.objects.select_related("recipient").get(pk=notification_id)
-    if not note.recipient.email:
-        return True
-    try:
-        send_mail(**notice_email(note))
-    except Exception:
-        Notification.objects.filter(pk=notification_id, delivered_at=now).update(delivered_at=None)
-        raise
+    """Email one notification, once: locked while sent, marked delivered in the same transaction. False when
+    it was delivered already or another worker is sending it now."""
+    with transaction.atomic():
+        note = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient")
+            .filter(pk=notification_id, delivered_at__isnull=True)
+            .first()
+        )
+        if note is None:
+            return False
+        if note.recipient.email:
+            send_mail(**notice_email(note))  # a failure rolls back: the row stays undelivered for a retry
+        Notification.objects.filter(pk=note.pk).update(delivered_at=timezone.now())
     return True
+
+
+def send_mail(*, subject: str, message: str, html_message: str, from_email, recipient_list, headers=None) -> None:
+    """Django's send_mail, with headers (the Message-ID)."""
+    email = EmailMultiAlternatives(subject, message, from_email, recipient_list, headers=headers)
+    email.attach_alternative(html_message, "text/html")
+    email.send()
 
 
 def notice_email(note: Notification) -> dict:
@@ -50,7 +73,17 @@ def notice_email(note: Notification) -> dict:
         "html_message": html,
         "from_email": None,
         "recipient_list": [recipient.email],
+        "headers": {"Message-ID": message_id(note)},
     }
+
+
+def message_id(note: Notification) -> str:
+    """The same Message-ID every time this notification is sent: an email sent again after a crash is
+    recognisably the same email. It names the notification's dedupe key too, so ids reused by another
+    database (a restored copy, a fresh install) never collide."""
+    digest = hashlib.sha256(note.dedupe_key.encode()).hexdigest()[:16]
+    domain = urlsplit(settings.SITE_URL).hostname or "dispute-desk.invalid"
+    return f"<notification.{note.pk}.{digest}@{domain}>"
 
 
 def notifications_page() -> str:
