@@ -118,14 +118,15 @@ class TwoStepRequiredMiddleware:
     member without a device yet) reaches only the setup page, sign-out and static files. Admin
     and the pages are closed until then; the API refuses their token at the door."""
 
-    ALLOWED = ("/accounts/", "/static/", "/i18n/", "/healthz", "/readyz", "/metrics")
+    ALLOWED = ("/accounts/", "/static/", "/i18n/")
+    PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         # The probes and the scraper are answered before anything reads the session.
-        if request.path.startswith(self.ALLOWED):
+        if request.path in self.PROBES or request.path.startswith(self.ALLOWED):
             return self.get_response(request)
         user = getattr(request, "user", None)
         # (A token-authenticated API call has no session user here; its door checks at issue time.)

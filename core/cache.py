@@ -24,7 +24,9 @@ from urllib.parse import urlsplit
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger("dispute_desk.cache")
 
@@ -32,6 +34,8 @@ PAUSE_AFTER_FAILURE = 5.0
 # Refused, timed out, reset, read-only replica, out of memory, a half-read reply: any of them means the cache
 # cannot be trusted right now, and the cache is never worth failing a request for.
 OUTAGE_ERRORS = (RedisError, OSError)
+# Of those, the ones that mean Redis cannot be reached: they open the breaker.
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class CacheUnavailable(Exception):
@@ -174,8 +178,12 @@ class RedisCache(DjangoRedisCache):
             raise CacheUnavailable(self.breaker.error)
         try:
             result = function(*args, **kwargs)
-        except OUTAGE_ERRORS as error:
+        except UNREACHABLE as error:
             self.breaker.failed(error)
+            raise CacheUnavailable(f"{type(error).__name__}: {error}") from error
+        except OUTAGE_ERRORS as error:
+            # Redis answered, with an error (out of memory, a read-only replica): this call fails open,
+            # the next one tries again. Only an unreachable Redis switches the cache off for a while.
             raise CacheUnavailable(f"{type(error).__name__}: {error}") from error
         self.breaker.answered()
         return result

@@ -25,3 +25,19 @@ def client_address(request) -> str:
         return str(ip_address(candidate))
     except ValueError:
         return remote
+
+
+def client_address_strict(request) -> str | None:
+    """The client's address for an allowlist: None when our proxies' entry in X-Forwarded-For is
+    missing or unreadable (a chain shorter than TRUSTED_PROXY_COUNT, "unknown", "ip:port"), instead
+    of falling back to the proxy's own address as `client_address` does for rate limits."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        return request.META.get("REMOTE_ADDR") or None
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    if len(hops) < proxies:
+        return None
+    try:
+        return str(ip_address(hops[-proxies]))
+    except ValueError:
+        return None

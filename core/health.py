@@ -8,8 +8,10 @@ users. The operator's page in admin shows the same results (`readiness()`).
 
 import asyncio
 import dataclasses
+import logging
 import re
 import tempfile
+import threading
 import timeit
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -22,6 +24,7 @@ from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse, JsonResponse
+from django.urls import resolve
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import Promise
@@ -38,6 +41,8 @@ from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import RedisError
 
 from core.heartbeat import SWEEPS, last_beat
+
+log = logging.getLogger("dispute_desk.health")
 
 # Every check's own budget (two for the first migrations check of a process); django-health-check
 # waits one second more for the check's client to report its own timeout first, so the answer never
@@ -244,8 +249,26 @@ async def _run_all(found: list[HealthCheck], executor: ThreadPoolExecutor) -> li
     return await asyncio.gather(*(check.get_result(executor) for check in found))
 
 
+_kept: tuple[float, list[Outcome]] | None = None  # the last answer, and when (monotonic)
+_running = threading.Lock()
+_failing: set[str] = set()  # the checks failing at the last run, to log a change once
+
+
 def readiness() -> list[Outcome]:
-    """Every readiness check, run at once, each within its timeout."""
+    """Every readiness check, run at once, each within its timeout. An answer is kept for
+    READYZ_CACHE_SECONDS, and one run at a time per process: polled by many, a database that hangs
+    costs one set of threads, not one per poll."""
+    global _kept
+    keep = settings.READYZ_CACHE_SECONDS
+    with _running:
+        if _kept is not None and timeit.default_timer() - _kept[0] < keep:
+            return _kept[1]
+        outcomes = _readiness_now()
+        _kept = (timeit.default_timer(), outcomes)
+        return outcomes
+
+
+def _readiness_now() -> list[Outcome]:
     found = _checks()
     executor = ThreadPoolExecutor(max_workers=len(found), thread_name_prefix="readyz")
     try:
@@ -253,7 +276,7 @@ def readiness() -> list[Outcome]:
     finally:
         # A check past its timeout is left to finish in its thread; the answer does not wait.
         executor.shutdown(wait=False, cancel_futures=True)
-    return [
+    outcomes = [
         Outcome(
             name=result.check.name,
             label=result.check.label,
@@ -263,6 +286,25 @@ def readiness() -> list[Outcome]:
         )
         for result in results
     ]
+    _log_changes(results)
+    return outcomes
+
+
+def _log_changes(results: list[HealthCheckResult]) -> None:
+    """A check that starts failing is logged once with its cause (for the operator: the probe's answer
+    says only "unreachable"), and once more when it passes again."""
+    for result in results:
+        name = result.check.name
+        if result.error is not None and name not in _failing:
+            _failing.add(name)
+            cause = result.error.__cause__ or result.error.__context__ or result.error
+            log.warning(
+                "readiness check failing",
+                extra={"check": name, "reason": str(_reason(result)), "cause": f"{type(cause).__name__}: {cause}"},
+            )
+        elif result.error is None and name in _failing:
+            _failing.discard(name)
+            log.warning("readiness check passes again", extra={"check": name})
 
 
 @require_safe
@@ -292,3 +334,21 @@ def readyz(request):
     response = JsonResponse(body, status=200 if ready else 503)
     add_never_cache_headers(response)
     return response
+
+
+class ProbeMiddleware:
+    """/healthz and /readyz answer before the host check (CommonMiddleware) and everything after it: a
+    load balancer or an orchestrator probes the process by its own address, which ALLOWED_HOSTS does not
+    list. Placed after the metrics and request-id middleware, so probes are still counted and timed."""
+
+    PROBES: ClassVar[dict] = {"/healthz": healthz, "/readyz": readyz}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        view = self.PROBES.get(request.path)
+        if view is None:
+            return self.get_response(request)
+        request.resolver_match = resolve(request.path)  # counted under the view's name on /metrics
+        return view(request)

@@ -37,10 +37,14 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from core.client import client_address
+from core.client import client_address_strict
 from core.errors import RuleViolation
 
 log = logging.getLogger("dispute_desk.metrics")
+
+# A worker or a manage.py command started before gunicorn (which makes it) finds the folder there.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 # A `_created` series beside every counter doubles what is stored for nothing an alert reads, and
 # multiprocess mode has none: the same series in both modes.
@@ -102,15 +106,43 @@ class RequestMetricsMiddleware:
 
     def __call__(self, request):
         started = time.perf_counter()
-        REQUESTS_IN_PROGRESS.inc()
+        counted = _quietly(REQUESTS_IN_PROGRESS.inc)
         try:
             response = self.get_response(request)
         finally:
-            REQUESTS_IN_PROGRESS.dec()
-        labels = (view_label(request), request.method if request.method in METHODS else "other", response.status_code)
-        REQUEST_SECONDS.labels(*labels).observe(time.perf_counter() - started)
-        REQUESTS.labels(*labels).inc()
+            if counted:
+                _quietly(REQUESTS_IN_PROGRESS.dec)
+        try:
+            labels = (
+                view_label(request),
+                request.method if request.method in METHODS else "other",
+                response.status_code,
+            )
+            REQUEST_SECONDS.labels(*labels).observe(time.perf_counter() - started)
+            REQUESTS.labels(*labels).inc()
+        except Exception:  # a full disk under the metrics directory must never fail the request it counts
+            _write_failed()
         return response
+
+
+_write_failed_logged = False
+
+
+def _write_failed() -> None:
+    """Log, once per process, that a metric could not be written (the request goes on)."""
+    global _write_failed_logged
+    if not _write_failed_logged:
+        _write_failed_logged = True
+        log.exception("metrics could not be written; requests go on uncounted")
+
+
+def _quietly(write: Callable[[], object]) -> bool:
+    try:
+        write()
+    except Exception:
+        _write_failed()
+        return False
+    return True
 
 
 def view_label(request) -> str:
@@ -338,8 +370,9 @@ def may_scrape(request) -> bool:
     # compare_digest takes as long whatever the presented token shares with ours; an empty token opens nothing.
     if token and scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode()):
         return True
+    address = client_address_strict(request)  # a forwarded address we cannot read is nobody's
     try:
-        client = ip_address(client_address(request))
+        client = ip_address(address or "")
     except ValueError:
         return False
     client = getattr(client, "ipv4_mapped", None) or client  # ::ffff:127.0.0.1 is 127.0.0.1
@@ -351,6 +384,6 @@ def _allowed_networks(entries: tuple[str, ...]) -> tuple[IPv4Network | IPv6Netwo
     """METRICS_ALLOWED_ADDRESSES: addresses or networks ("10.0.0.0/8"). A malformed entry fails the
     scrape loudly rather than quietly letting nobody (or somebody else) in."""
     try:
-        return tuple(ip_network(entry.strip(), strict=False) for entry in entries)
+        return tuple(ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
     except ValueError as error:
         raise ImproperlyConfigured(f"METRICS_ALLOWED_ADDRESSES: {error}") from None

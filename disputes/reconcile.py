@@ -48,7 +48,7 @@ from decimal import Decimal
 from itertools import islice
 
 from celery import shared_task
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -330,10 +330,11 @@ def _check_gateway(findings: Findings, params: dict) -> None:
     listed_until = findings.at - SETTLE
     try:
         try:
-            findings.compared = _load_gateway_list(provider, listed_until)
-        except DatabaseError:
-            raise
-        except Exception as error:  # the provider's API: down, refusing, or unable to list at all
+            # In a savepoint: a row the table refuses (a reference too long, a malformed currency) is
+            # the gateway's list being unreadable, and must not leave the run's transaction aborted.
+            with transaction.atomic():
+                findings.compared = _load_gateway_list(provider, listed_until)
+        except Exception as error:  # the provider's API: down, refusing, unable to list, or listing garbage
             log.exception("the payment gateway %r could not list its refunds", provider.name)
             found = f"{type(error).__name__}: {error}"
             findings.listed.append(Mismatch("gateway_unreadable", None, None, "the gateway's list of refunds", found))

@@ -76,6 +76,8 @@ MIDDLEWARE = [
     # Every request's time, view and status for /metrics (core/metrics.py), then its id (core/request_id.py).
     "core.metrics.RequestMetricsMiddleware",
     "core.request_id.RequestIdMiddleware",
+    # The probes answer here, before the host check: a load balancer probes the process by its address.
+    "core.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -327,6 +329,8 @@ METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=["127.
 METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=15)
 # /readyz: the sweeps' heartbeat older than this is stale (beat or the worker has stopped).
 BEAT_STALE_SECONDS = env.int("BEAT_STALE_SECONDS", default=180)
+# /readyz keeps its answer this long per process, and runs its checks one poll at a time.
+READYZ_CACHE_SECONDS = env.float("READYZ_CACHE_SECONDS", default=2.0)
 
 # --- Product rules (every number is a setting) ----------------------------------------------
 DISPUTE_WINDOW_OPENS_AFTER_DAYS = env.int("DISPUTE_WINDOW_OPENS_AFTER_DAYS", default=6)

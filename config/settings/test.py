@@ -34,3 +34,5 @@ TWO_STEP_REQUIRED_FOR_TEAM = False
 # Serve static files from the app folders, as in development: no collectstatic before tests.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Readiness answers every poll afresh: tests break a service and ask again at once.
+READYZ_CACHE_SECONDS = 0

@@ -262,3 +262,11 @@ def test_a_heartbeat_is_one_row_overwritten(django_assert_num_queries):
     assert Heartbeat.objects.filter(name="x").count() == 1
     assert heartbeat.last_beat("x") == NOW + timedelta(minutes=1)
     assert heartbeat.last_beat("never") is None
+
+
+def test_the_probes_answer_a_host_the_site_does_not_list(client, settings):
+    # A load balancer or an orchestrator probes the process by its own address.
+    settings.ALLOWED_HOSTS = ["disputes.example.com"]
+    assert client.get("/healthz", HTTP_HOST="10.0.0.7:8000").status_code == 200
+    assert client.get("/readyz", HTTP_HOST="10.0.0.7:8000").status_code in (200, 503)
+    assert client.get("/", HTTP_HOST="10.0.0.7:8000").status_code == 400  # the site itself still refuses it

@@ -115,6 +115,35 @@ def test_behind_a_proxy_the_client_decides_not_the_proxys_own_address(settings):
     assert get_metrics(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1").status_code == 200
 
 
+@pytest.mark.parametrize(
+    "forwarded, proxies",
+    [("203.0.113.9:51234", 1), ("unknown", 1), ("", 1), ("127.0.0.1", 2)],
+    ids=["ip-and-port", "unknown", "no-header", "chain-shorter-than-the-proxies"],
+)
+def test_a_forwarded_address_that_cannot_be_read_is_nobodys_not_the_proxys(settings, forwarded, proxies):
+    # The proxy (10.0.0.5) is in the allowed network; the client behind it is not known.
+    settings.TRUSTED_PROXY_COUNT = proxies
+    settings.METRICS_ALLOWED_ADDRESSES = ["10.0.0.0/8"]
+    assert get_metrics(REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR=forwarded).status_code == 404
+
+
+def test_an_empty_entry_in_the_allowed_addresses_is_skipped_not_an_error(settings):
+    settings.METRICS_ALLOWED_ADDRESSES = ["10.0.0.0/8", ""]
+    assert get_metrics(REMOTE_ADDR="10.1.2.3").status_code == 200
+    assert get_metrics(REMOTE_ADDR="192.0.2.7").status_code == 404
+
+
+def test_a_metric_that_cannot_be_written_never_fails_the_request(monkeypatch):
+    from core import metrics
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(metrics.REQUESTS, "labels", full_disk)
+    monkeypatch.setattr(metrics.REQUESTS_IN_PROGRESS, "inc", full_disk)
+    assert Client().get("/healthz").status_code == 200
+
+
 # --- The desk's figures ------------------------------------------------------------------------------
 
 

@@ -190,6 +190,18 @@ def test_a_gateway_that_cannot_say_what_it_paid_is_a_mismatch(ledger, settings):
     assert "ConnectionError: the provider did not answer" in run.report
 
 
+class GarbledGateway(LocalLedgerGateway):
+    def refunds_paid(self, *, until):
+        yield GatewayRefund("x" * 500, Decimal("1.00"), "USD")  # longer than any reference we keep
+
+
+def test_a_gateway_list_the_table_refuses_is_unreadable_and_the_run_is_still_recorded(ledger, settings):
+    settings.PAYMENT_GATEWAY = "tests.ops.test_reconcile.GarbledGateway"
+    run = ledger_reconcile()
+    assert (run.ok, run.counts) == (False, {"gateway_unreadable": 1})
+    assert run.pk is not None
+
+
 def test_more_mismatches_than_listed_are_all_counted(ledger):
     Order.objects.filter(number__in=["D-1", "D-2", "P-1"]).update(status="shipped")
     run = ledger_reconcile(listed=2)
@@ -239,6 +251,20 @@ def test_its_queries_do_not_grow_with_the_orders(world, clock, orders, django_as
     for n in range(orders):
         order_refund_unshipped(order=make_order(buyer=world.bob, store=world.carols, number=f"C-{n}"))
     clock.move_to(LATER)
-    with django_assert_max_num_queries(14):
+    # 14 statements, and the savepoint that keeps a gateway list the table refuses from aborting the run (2).
+    with django_assert_max_num_queries(16):
         run = ledger_reconcile()
     assert run.ok and f"listed {orders + 1} refund(s)" in run.report
+
+
+def test_a_run_that_cannot_complete_exits_2_not_1(db, monkeypatch):
+    # "The money disagrees" (1) and "the check never ran" (2) are told apart, for cron and alerts.
+    from disputes.management.commands import reconcile as command
+
+    def broken(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(command, "ledger_reconcile", broken)
+    with pytest.raises(CommandError) as exit_status:
+        call_command("reconcile", stdout=StringIO())
+    assert exit_status.value.returncode == 2

@@ -6,7 +6,8 @@ from disputes.reconcile import LISTED, ledger_reconcile
 class Command(BaseCommand):
     help = (
         "Hold the refund ledger against the orders, the disputes' resolutions and the payment gateway, print "
-        "the report and record the run. Exits 1 when anything disagrees (-v 0: print nothing but that)."
+        "the report and record the run. Exits 1 when anything disagrees, 2 when the check could not run "
+        "(-v 0: print nothing but that)."
     )
 
     def add_arguments(self, parser):
@@ -19,8 +20,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, listed: int, alert: bool, verbosity: int, **options):
         if listed < 1:
-            raise CommandError("--listed must be at least 1.")
-        run = ledger_reconcile(listed=listed, alert=alert)
+            raise CommandError("--listed must be at least 1.", returncode=2)
+        try:
+            run = ledger_reconcile(listed=listed, alert=alert)
+        except Exception as error:  # the check never ran: not the same as money that disagrees
+            raise CommandError(
+                f"reconciliation could not run: {type(error).__name__}: {error}", returncode=2
+            ) from error
         if verbosity:
             self.stdout.write(run.report)
         if not run.ok:
