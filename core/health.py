@@ -268,11 +268,22 @@ def readiness() -> list[Outcome]:
         return outcomes
 
 
+def _in_a_loop_of_its_own(coroutine):
+    """Run the coroutine to its end from sync code: here, or in a thread of its own when this thread
+    already runs an event loop (an ASGI server's, a browser driver's), where asyncio.run() refuses."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="readyz-loop") as runner:
+        return runner.submit(lambda: asyncio.run(coroutine())).result()
+
+
 def _readiness_now() -> list[Outcome]:
     found = _checks()
     executor = ThreadPoolExecutor(max_workers=len(found), thread_name_prefix="readyz")
     try:
-        results = asyncio.run(_run_all(found, executor))
+        results = _in_a_loop_of_its_own(lambda: _run_all(found, executor))
     finally:
         # A check past its timeout is left to finish in its thread; the answer does not wait.
         executor.shutdown(wait=False, cancel_futures=True)

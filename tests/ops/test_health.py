@@ -270,3 +270,19 @@ def test_the_probes_answer_a_host_the_site_does_not_list(client, settings):
     assert client.get("/healthz", HTTP_HOST="10.0.0.7:8000").status_code == 200
     assert client.get("/readyz", HTTP_HOST="10.0.0.7:8000").status_code in (200, 503)
     assert client.get("/", HTTP_HOST="10.0.0.7:8000").status_code == 400  # the site itself still refuses it
+
+
+@readiness_db
+def test_readiness_runs_from_a_thread_that_already_runs_an_event_loop():
+    # An ASGI server's thread, or a browser driver's in the same process: asyncio.run() refuses there.
+    import asyncio
+
+    from core.health import readiness
+
+    beat(SWEEPS)
+
+    async def inside_a_loop():
+        return readiness()
+
+    outcomes = asyncio.run(inside_a_loop())
+    assert {outcome.name for outcome in outcomes} == CHECKS
