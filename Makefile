@@ -20,7 +20,7 @@ for p in $$(ls -d $$root/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -rV); 
 done; exit 1
 endef
 
-.PHONY: help venv run prod test test-fast test-chaos test-e2e fuzz-workflow lint format migrate seed browser check-deploy bench bench-api loadtest clean
+.PHONY: help venv run prod test test-fast test-chaos test-e2e fuzz-workflow lint format migrate seed browser gettext messages check-deploy bench bench-api loadtest clean
 
 help:
 	@echo "make run         start web, Celery worker and beat on http://127.0.0.1:$(PORT) with demo data"
@@ -31,6 +31,7 @@ help:
 	@echo "make test-chaos  only the chaos tests: a private Redis stopped, Celery workers killed"
 	@echo "make fuzz-workflow  the dispute workflow's state machine, fuzzed: 2 processes x 5000 sequences or 1 hour"
 	@echo "make lint        ruff check and format check"
+	@echo "make messages    compile the translations (locale/*/LC_MESSAGES/django.po) into .mo files"
 	@echo "make bench       the sweep and photo benchmarks, each against its floor"
 	@echo "make bench-api   the API and page reads under gunicorn, against a bare Django view"
 	@echo "make loadtest    200 users on gunicorn + Celery, production settings (LOAD_SECONDS=120)"
@@ -55,10 +56,27 @@ browser:
 	  fi; \
 	fi
 
+# GNU gettext's msgfmt compiles the translations: Debian's gettext when it is missing, as for chromium.
+gettext:
+	@if ! command -v msgfmt >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's gettext to compile the translations"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; \
+	  else \
+	    echo "Compiling the translations needs msgfmt: run 'sudo apt-get install gettext'." >&2; exit 1; \
+	  fi; \
+	fi
+
+# The catalogs compiled into .mo files (build output, not in git); an up-to-date one is left as it is.
+# The local settings whatever the target exports: compiling needs only LOCALE_PATHS.
+messages: venv gettext
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py compilemessages -v0 \
+	  --ignore=.venv --ignore=var --ignore=staticfiles --ignore=node_modules
+
 # DEBUG is off, as in production (the site's own error pages); `make run DEBUG=true` for Django's
 # debug pages while developing.
 run: DEBUG ?= false
-run: venv
+run: venv messages
 	@mkdir -p var/celery/broker var/celery/processed
 	DEBUG=$(DEBUG) $(PY) manage.py migrate --noinput
 	DEBUG=$(DEBUG) $(PY) manage.py seed_demo
@@ -89,7 +107,7 @@ prod: export EMAIL_URL = smtp://127.0.0.1:$(PROD_MAIL_PORT)
 prod: export SECURE_SSL_REDIRECT = false
 prod: export PROMETHEUS_MULTIPROC_DIR = $(CURDIR)/var/prometheus
 prod: export MEDIA_ROOT = $(CURDIR)/var/prod-media
-prod: venv var/prod-secret-key
+prod: venv messages var/prod-secret-key
 	@$(PY) -c 'import aiosmtpd' 2>/dev/null || { echo "make prod sends mail to a local sink, aiosmtpd: $(PY) -m pip install aiosmtpd" >&2; exit 1; }
 	@echo "make prod: config.settings.production on this machine. Set for this local trial, and why:"
 	@echo "  SECRET_KEY=(var/prod-secret-key)  production refuses a key under 50 characters; made once, never committed"
@@ -120,16 +138,16 @@ var/prod-secret-key:
 	@mkdir -p var
 	@umask 077 && $(PY) -c 'import secrets; print(secrets.token_urlsafe(64))' > $@
 
-test: venv browser
+test: venv browser messages
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test-fast: venv
+test-fast: venv messages
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -m "not e2e and not slow" $(PYTEST_ARGS)
 
 test-chaos: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -m slow $(PYTEST_ARGS)
 
-test-e2e: venv browser
+test-e2e: venv browser messages
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
 
 # Two pytest processes, each on its own database (pytest-django makes test_dispute_desk_fuzz1 and _fuzz2)
@@ -183,3 +201,4 @@ bench-api: venv
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
+	find locale -name '*.mo' -delete

@@ -7,5 +7,5 @@ from accounts.models import User
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*BaseUserAdmin.fieldsets, (_("Preferences"), {"fields": ("time_zone",)}))
+    fieldsets = (*BaseUserAdmin.fieldsets, (_("Preferences"), {"fields": ("language", "time_zone")}))
     list_display = ("username", "email", "first_name", "last_name", "is_staff", "is_active", "time_zone")

@@ -16,6 +16,7 @@ from knox.settings import CONSTANTS, knox_settings
 from rest_framework import exceptions
 
 from accounts import two_step
+from accounts.middleware import activate_api_language
 from accounts.models import User
 
 
@@ -26,6 +27,14 @@ class ExpiringTokenAuthentication(TokenAuthentication):
     One query a request: the token, its user and whether they have two-step devices. (Knox's own
     lookup also reads all the user's other tokens to delete the expired ones; here an expired token
     is deleted when it is used, and `forget_expired_tokens` deletes the rest in the sweep.)"""
+
+    def authenticate(self, request):
+        """As knox does; then, knowing whose token it is, speak their language unless the call asks
+        for one (Accept-Language): the middleware ran before DRF knew who was calling."""
+        found = super().authenticate(request)
+        if found is not None:
+            activate_api_language(request, found[0])
+        return found
 
     def authenticate_credentials(self, token):
         try:

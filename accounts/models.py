@@ -1,5 +1,6 @@
 import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -25,6 +26,20 @@ class User(AbstractUser):
         validators=[validate_time_zone],
         help_text=_("Times are shown to this user in this zone."),
     )
+    # Blank: never chose. Pages then follow the browser (accounts/middleware.py).
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        default="",
+        choices=settings.LANGUAGES,
+        help_text=_("Pages, notices and emails are written in this language."),
+    )
+    # The first of the site's languages the browser asked for (Accept-Language) at the last sign-in, at any
+    # door: what a person who never chose reads, in pages and in the notices and emails sent to them.
+    signin_language = models.CharField(
+        _("language at the last sign-in"), max_length=10, blank=True, default="", editable=False
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -33,6 +48,13 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+    @property
+    def reading_language(self) -> str:
+        """The language to write to this person in when they are not here to ask (notices, emails, the
+        language of their messages): their choice, else their browser's at the last sign-in, else the
+        site's (English)."""
+        return self.language or self.signin_language or settings.LANGUAGE_CODE
 
 
 class SignInFailure(models.Model):

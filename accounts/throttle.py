@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from accounts.middleware import header_language
 from accounts.models import KnownAddress, SignInFailure, User
 from core.audit import audit
 from core.client import client_address
@@ -143,13 +144,27 @@ def not_a_guess(attempt: Attempt) -> None:
 def succeeded(request, user: User, attempt: Attempt) -> None:
     """A good sign-in (after the code, for two-step users): the address becomes known to the
     account, and its own failures from there are forgotten (the address's and the account's counts
-    stand: others may still be guessing)."""
+    stand: others may still be guessing). The language the request asks for is remembered as the
+    sign-in's (`User.signin_language`): what someone who never chose one reads."""
     address = client_address(request)
     now = timezone.now()
     KnownAddress.objects.update_or_create(user=user, address=address, defaults={"last_signed_in_at": now})
+    _remember_signin_language(request, user)
     SignInFailure.objects.filter(account=account_key(user.get_username()), address=address).delete()
     SignInFailure.objects.filter(pk=attempt.pk).delete()
     audit("signin.ok", door=attempt.door, username=user.get_username(), address=address)
+
+
+def _remember_signin_language(request, user: User) -> None:
+    """A sign-in that says nothing of languages (no Accept-Language, as many API clients send) leaves the
+    last one as it was; one that asks only for languages the site does not speak records "" (none known)."""
+    if not request.META.get("HTTP_ACCEPT_LANGUAGE", "").strip():
+        return
+    language = header_language(request)
+    if user.signin_language != language:
+        # An update, not a save: no signal (a save is how a password change is noticed) and no other column.
+        User.objects.filter(pk=user.pk).update(signin_language=language)
+        user.signin_language = language
 
 
 def forget_old_failures(*, now: datetime | None = None) -> int:

@@ -4,11 +4,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 
 from accounts import roles, two_step
+from accounts.forms import PreferencesForm
+from accounts.middleware import page_language
+from core.audit import audit
 
 
 @login_required
@@ -19,6 +23,23 @@ def home(request):
     if roles.is_dispute_team(request.user) and request.user.is_staff:
         return redirect("admin:index")
     return redirect("orders:list")
+
+
+@login_required
+def preferences(request):
+    """A person's language and time zone, as a plain form. Once saved, the page and its message speak
+    the language chosen (the next request's, worked out the way every page's is)."""
+    user = request.user
+    form = PreferencesForm(request.POST or None, instance=user)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save(commit=False).save(update_fields=["language", "time_zone"])  # nothing else of the row
+            audit("user.preferences_saved", user=user.username, language=user.language, time_zone=user.time_zone)
+            with translation.override(page_language(request, user)):
+                messages.success(request, _("Your settings are saved."))
+            return redirect("preferences")
+        return render(request, "accounts/preferences.html", {"form": form}, status=400)
+    return render(request, "accounts/preferences.html", {"form": form})
 
 
 @login_required

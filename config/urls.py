@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.api import LogoutView, TokenView
 from accounts.signin import CodeView, SignInView
-from accounts.views import admin_login, home, two_step_setup
+from accounts.views import admin_login, home, preferences, two_step_setup
 from core.api import DocsPermission
 from core.health import healthz, readyz
 from core.metrics import metrics_view
@@ -113,6 +113,7 @@ urlpatterns = [
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/login/code/", CodeView.as_view(), name="two_step_code"),
     path("accounts/two-step/", two_step_setup, name="two_step_setup"),
+    path("accounts/settings/", preferences, name="preferences"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("messaging.urls")),
     # The thread's form on the order page posts here; errors come back on the order page.

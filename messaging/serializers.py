@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -71,6 +72,7 @@ class NotificationSerializer(serializers.Serializer):
         data = super().to_representation(note)
         request = self.context.get("request")
         user = getattr(request, "user", None)
-        notice = render(note, recipient=user if getattr(user, "pk", None) == note.recipient_id else None)
+        recipient = user if getattr(user, "pk", None) == note.recipient_id else None
+        notice = render(note, recipient=recipient, language=translation.get_language())  # the call's language
         data.update(title=notice.title, body=notice.body, url=notice.url)
         return data

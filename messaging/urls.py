@@ -8,4 +8,9 @@ urlpatterns = [
     path("messages/unread/", views.unread_list, name="unread-messages"),
     path("notifications/", views.notifications_view, name="notifications"),
     path("seller/inbox/", views.seller_inbox, name="seller-inbox"),
+    path(
+        "orders/<str:number>/messages/<int:message_id>/translation/",
+        views.message_translation,
+        name="message-translation",
+    ),
 ]

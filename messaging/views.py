@@ -5,7 +5,7 @@ from django.db.models.functions import Coalesce, Left
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from drf_spectacular.utils import extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
@@ -14,10 +14,12 @@ from rest_framework.views import APIView
 from core.paging import paginate
 from core.views import api_error_as_page, wants_json
 from messaging.models import Message, Thread
-from messaging.selectors import photo_get_for, unread_states
+from messaging.selectors import photo_get_for, thread_messages, unread_states
+from messaging.translation import message_translate
 from notifications.models import Notification
 from notifications.render import look_up_moved_on
 from orders.models import Order
+from orders.selectors import order_get_for
 
 
 def _serve(photo, field: str) -> FileResponse:
@@ -145,3 +147,19 @@ def notifications_view(request):
     elsewhere = Notification.objects.filter(recipient=request.user, read_at__isnull=True).count()
     context = {"notes": notes, "page": page, "unread_elsewhere": elsewhere}
     return render(request, "messaging/notifications.html", context)
+
+
+@login_required
+def message_translation(request, number: str, message_id: int):
+    """A message of an order's conversation and, below it, its translation into the language this page
+    speaks: for the order's parties and the dispute team (404 for anyone else, as every message read)."""
+    order = order_get_for(request.user, number, conversation=True)
+    message = thread_messages(order).filter(pk=message_id).first()
+    if message is None:
+        raise Http404
+    context = {
+        "order": order,
+        "message": message,
+        "translation": message_translate(message=message, target=translation.get_language()),
+    }
+    return render(request, "messaging/translation.html", context)

@@ -27,7 +27,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from notifications.models import Notification
-from notifications.render import absolute_url, render, speaking_to
+from notifications.render import absolute_url, language_of, render, speaking_to
 
 log = logging.getLogger("dispute_desk.notifications")
 
@@ -60,11 +60,12 @@ def send_mail(*, subject: str, message: str, html_message: str, from_email, reci
 
 
 def notice_email(note: Notification) -> dict:
-    """The email for a notification: subject, plain text and HTML, in the recipient's words."""
+    """The email for a notification: subject, plain text and HTML, in the recipient's words and language
+    (whoever's request or sweep sends it), said in its Content-Language."""
     recipient = note.recipient
-    notice = render(note, recipient=recipient)
-    context = {"notice": notice, "recipient": recipient, "notifications_url": notifications_page()}
     with speaking_to(recipient):
+        notice = render(note, recipient=recipient)
+        context = {"notice": notice, "recipient": recipient, "notifications_url": notifications_page()}
         text = render_to_string("notifications/notice_email.txt", context)
         html = render_to_string("notifications/notice_email.html", context)
     return {
@@ -73,7 +74,7 @@ def notice_email(note: Notification) -> dict:
         "html_message": html,
         "from_email": None,
         "recipient_list": [recipient.email],
-        "headers": {"Message-ID": message_id(note)},
+        "headers": {"Message-ID": message_id(note), "Content-Language": language_of(recipient)},
     }
 
 

@@ -18,6 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.middleware import known_language
 from accounts.models import User
 from notifications.models import Notification
 from notifications.texts import words
@@ -49,9 +50,10 @@ def absolute_url(path: str) -> str:
 
 
 def language_of(user: User) -> str:
-    """The language a person reads. One language today; a per-person choice, when there is one,
-    is read here and applies to every notice already written."""
-    return getattr(user, "language", "") or settings.LANGUAGE_CODE
+    """The language a person reads, whoever is sending (a sweep, a task, another person's request): their
+    choice, else the language their browser asked for when they last signed in, else English. Read when a
+    notice is shown or sent, so it applies to every notice already written."""
+    return known_language(user) or settings.LANGUAGE_CODE
 
 
 def zone_of(user: User) -> zoneinfo.ZoneInfo:
@@ -62,9 +64,10 @@ def zone_of(user: User) -> zoneinfo.ZoneInfo:
 
 
 @contextmanager
-def speaking_to(user: User) -> Iterator[None]:
-    """Everything inside speaks the person's language and gives times in their zone."""
-    with translation.override(language_of(user)), timezone.override(zone_of(user)):
+def speaking_to(user: User, *, language: str | None = None) -> Iterator[None]:
+    """Everything inside speaks the person's language (or `language`, when they read it on a page that
+    speaks another) and gives times in their zone."""
+    with translation.override(language or language_of(user)), timezone.override(zone_of(user)):
         yield
 
 
@@ -131,13 +134,14 @@ def _path(note: Notification) -> str:
     return note.url
 
 
-def render(note: Notification, *, recipient: User | None = None) -> Notice:
-    """The notice in its recipient's words (pass `recipient` when it is already loaded). A notice
-    that asked the reader to act on a dispute that has moved on since says what happened and that
-    it is done, without the action and its deadline."""
+def render(note: Notification, *, recipient: User | None = None, language: str | None = None) -> Notice:
+    """The notice in its recipient's words (pass `recipient` when it is already loaded), in their language
+    or in `language` (the page's or API call's, when the recipient reads it there). A notice that asked the
+    reader to act on a dispute that has moved on since says what happened and that it is done, without the
+    action and its deadline."""
     recipient = recipient or note.recipient
     moved_on = _moved_on(note)
-    with speaking_to(recipient):
+    with speaking_to(recipient, language=language):
         if note.params is None:  # written before notices had parameters: shown as written
             title, happened, action, otherwise = note.title, note.body, "", ""
         else:

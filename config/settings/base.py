@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # The viewer's language, once the viewer is known (after LocaleMiddleware's guess from the request).
+    "accounts.middleware.ViewerLanguageMiddleware",
     "accounts.two_step.TwoStepRequiredMiddleware",
     "accounts.middleware.ViewerTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -136,10 +138,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Languages (README "Languages"). A page speaks the signed-in person's choice, else the language their
+# browser asked for when they last signed in, else this request's Accept-Language, else English; the API
+# lets the request's Accept-Language win; notices and emails speak their recipient's (accounts/middleware.py,
+# notifications/render.py). The catalogs are locale/<language>/LC_MESSAGES/django.po, compiled by `make`.
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English"))]
+LANGUAGES = [
+    ("en", _("English")),
+    ("zh-hans", _("Simplified Chinese")),
+    ("es", _("Spanish")),
+    ("ru", _("Russian")),
+    ("pt-br", _("Portuguese (Brazil)")),
+    ("fr", _("French")),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and times as each language writes them, always with the zone they are shown in (config/formats/).
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_I18N = True
+# Who translates a message between a buyer and a seller who read different languages (messaging/translation.py).
+# The default sends no text anywhere and says that no translation is available.
+MESSAGE_TRANSLATOR = env.str("MESSAGE_TRANSLATOR", default="messaging.translation.NoTranslation")
 # Stored and compared in UTC; shown in the viewer's own zone (accounts.middleware).
 TIME_ZONE = "UTC"
 USE_TZ = True

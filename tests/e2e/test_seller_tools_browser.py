@@ -78,7 +78,7 @@ def test_the_sellers_menu_fits_one_line_on_a_desktop_and_opens_from_a_button_on_
     expect(links).to_have_text(
         [
             re.compile(rf"^{name}( \d+)?$")
-            for name in ("Store orders", "Inbox", "Disputes", "Return policy", "Notifications")
+            for name in ("Store orders", "Inbox", "Disputes", "Return policy", "Notifications", "Settings")
         ]
     )
     tops = {round(box["y"]) for box in (link.bounding_box() for link in links.all())}

@@ -113,10 +113,10 @@ def test_a_notice_is_worded_in_the_readers_language(world, monkeypatch):
         return texts.dispute_opened(params)
 
     monkeypatch.setitem(texts.WORDS, "dispute_opened", words_noting_the_language)
-    world.carol.language = "de"  # a per-person choice, when the account has one, is read when shown
+    world.carol.language = "es"  # the person's choice is read when the notice is shown or sent
     with translation.override("en"):
         render(note, recipient=world.carol)
-    assert spoken == ["de"]
+    assert spoken == ["es"]
 
 
 def test_rows_written_before_parameters_show_as_they_were_written(world):

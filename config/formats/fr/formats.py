@@ -1,0 +1,7 @@
+# 28 nov 2026 à 14:05 CET
+DATE_FORMAT = "j b Y"
+DATETIME_FORMAT = "j b Y à H:i T"
+TIME_FORMAT = "H:i T"
+MONTH_DAY_FORMAT = "j b"
+SHORT_DATE_FORMAT = "d/m/Y"
+SHORT_DATETIME_FORMAT = "d/m/Y H:i T"

@@ -1,0 +1,7 @@
+# 28 ноября 2026 г., 16:05 MSK
+DATE_FORMAT = "j E Y г."
+DATETIME_FORMAT = "j E Y г., H:i T"
+TIME_FORMAT = "H:i T"
+MONTH_DAY_FORMAT = "j E"
+SHORT_DATE_FORMAT = "d.m.Y"
+SHORT_DATETIME_FORMAT = "d.m.Y, H:i T"
