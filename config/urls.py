@@ -58,6 +58,12 @@ api_patterns = [
     path("disputes/<int:pk>/claim/", disputes_api.ClaimApi.as_view(), name="dispute-claim"),
     path("disputes/<int:pk>/release/", disputes_api.ReleaseApi.as_view(), name="dispute-release"),
     path("disputes/<int:pk>/take-over/", disputes_api.TakeOverApi.as_view(), name="dispute-take-over"),
+    path("disputes/<int:pk>/pause/", disputes_api.PauseApi.as_view(), name="dispute-pause"),
+    path("disputes/<int:pk>/resume/", disputes_api.ResumeApi.as_view(), name="dispute-resume"),
+    path("disputes/<int:pk>/more-time/", disputes_api.MoreTimeApi.as_view(), name="dispute-more-time"),
+    path(
+        "disputes/<int:pk>/more-time/answer/", disputes_api.MoreTimeAnswerApi.as_view(), name="dispute-more-time-answer"
+    ),
     path("orders/<str:number>/requests/", request_api.RequestOpenApi.as_view(), name="order-requests"),
     path("requests/", request_api.RequestListApi.as_view(), name="requests"),
     path("requests/<int:pk>/", request_api.RequestDetailApi.as_view(), name="request"),

@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator
 from django.db.models import Count, Min, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,7 +21,8 @@ from core.errors import RuleViolation
 from core.money import DECIMAL_PLACES, MAX_DIGITS, format_money
 from disputes.admin_queue import MOVES, act, next_for
 from disputes.api import dispute_detail
-from disputes.models import Dispute, Outcome, Party, PendingRuling, State
+from disputes.models import Dispute, Outcome, Party, PauseReason, PendingRuling, State
+from disputes.pauses import dispute_pause, dispute_resume
 from disputes.review import evidence_request_create, ruling_approve, ruling_submit
 from disputes.routing import is_available_reviewer
 from disputes.selectors import default_outcome
@@ -61,6 +63,21 @@ class EvidenceAskForm(forms.Form):
     note = forms.CharField(label=gettext_lazy("What is needed"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class PauseForm(forms.Form):
+    reason = forms.ChoiceField(label=gettext_lazy("Why"), choices=PauseReason.choices)
+    days = forms.IntegerField(label=gettext_lazy("For how many days"), min_value=1)
+    note = forms.CharField(
+        label=gettext_lazy("Note on the pause (both parties see it)"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["days"].validators.append(MaxValueValidator(settings.PAUSE_MAX_DAYS))
+        self.fields["days"].widget.attrs["max"] = settings.PAUSE_MAX_DAYS
+        self.fields["days"].help_text = _("At most %(n)s days.") % {"n": settings.PAUSE_MAX_DAYS}
+
+
 def _team_only(request):
     if not roles.is_dispute_team(request.user):
         raise PermissionDenied
@@ -72,10 +89,31 @@ def review_view(request, admin_site, pk: int):
     ruling_form = RulingForm(prefix="rule")
     ask_form = EvidenceAskForm(prefix="ask")
     message_form = MessageForm(prefix="msg")
+    pause_form, confirming = PauseForm(prefix="pause"), ""
     if request.method == "POST":
         step = request.POST.get("step")
         try:
-            if step == "rule":
+            if step in ("pause", "resume"):
+                # A plain post that first asks to confirm: the confirmation posts again with confirmed=1.
+                if step == "pause":
+                    pause_form = PauseForm(request.POST, prefix="pause")
+                if step == "resume" or pause_form.is_valid():
+                    if request.POST.get("confirmed") != "1":
+                        confirming = step
+                    elif step == "pause":
+                        paused = dispute_pause(staff=request.user, dispute=dispute, **pause_form.cleaned_data)
+                        messages.success(request, _("Paused dispute #%(id)s until %(until)s; both parties were told.")
+                                         % {"id": dispute.pk, "until": date_format(timezone.localtime(
+                                             paused.paused_until), "j M Y, H:i T")})  # fmt: skip
+                        return redirect(request.path)
+                    else:
+                        dispute_resume(staff=request.user, dispute=dispute)
+                        messages.success(
+                            request,
+                            _("Resumed dispute #%(id)s: each clock has the time it had left.") % {"id": dispute.pk},
+                        )
+                        return redirect(request.path)
+            elif step == "rule":
                 ruling_form = RulingForm(request.POST, prefix="rule")
                 if ruling_form.is_valid():
                     result, subject = ruling_submit(staff=request.user, dispute=dispute, **ruling_form.cleaned_data)
@@ -145,6 +183,14 @@ def review_view(request, admin_site, pk: int):
         and is_available_reviewer(request.user, dispute),
         "can_take_over": "take_over" in allowed,
         "can_ask": dispute.is_live,
+        "pause_form": pause_form,
+        "confirming": confirming,
+        "pause_reason_label": dict(PauseReason.choices).get(pause_form.cleaned_data.get("reason"), "")
+        if confirming == "pause"
+        else "",
+        "can_pause": dispute.is_live
+        and dispute.paused_at is None
+        and (dispute.respond_by is not None or dispute.escalate_at is not None),
         "can_message": dispute.state in OPEN,
         "threshold": _threshold(),
         "now": timezone.now(),

@@ -16,6 +16,7 @@ from core.throttles import with_write_throttle
 from disputes import serializers as s
 from disputes.idempotency import idempotent
 from disputes.models import ClaimItem, Dispute, DisputeEvent, Evidence, Proposal, State
+from disputes.pauses import dispute_pause, dispute_resume, more_time_answer, more_time_ask
 from disputes.review import ruling_submit
 from disputes.selectors import dispute_get_for, dispute_read_version, disputes_visible_to
 from disputes.services import dispute_act_by, dispute_open, evidence_add, refuse_unless_buyer
@@ -40,6 +41,7 @@ def dispute_detail(dispute_id: int, *, visible_to=None) -> Dispute:
             ),
             Prefetch("events", queryset=DisputeEvent.objects.select_related("actor")),
             "refunds",
+            "more_time",
             Prefetch("claim_items", queryset=ClaimItem.objects.select_related("order_item")),
         )
         .filter(pk=dispute_id)
@@ -205,6 +207,72 @@ ClaimApi = action_view("claim", s.NoteSerializer, team=True)
 ReleaseApi = action_view("release", s.NoteSerializer, team=True)
 # A dispute set aside as needing a person (a clock that could not run) is taken into the review queue.
 TakeOverApi = action_view("take_over", s.NoteSerializer, team=True)
+
+
+class PauseApi(APIView):
+    """The team pauses a dispute's clocks (`reason`, `note`, `days` up to PAUSE_MAX_DAYS)."""
+
+    @extend_schema(request=s.PauseInSerializer, responses=s.DisputeSerializer)
+    def post(self, request, pk: int):
+        dispute = dispute_get_for(request.user, pk)
+
+        def act():
+            if not roles.is_dispute_team(request.user):  # before the body is read: 409, not 400
+                raise RuleViolation("invalid_state", _("Only the dispute team can pause a dispute's clocks."))
+            serializer = s.PauseInSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            return respond(request, dispute_pause(staff=request.user, dispute=dispute, **serializer.validated_data))
+
+        return idempotent(request, self, act)
+
+
+class ResumeApi(APIView):
+    """The team ends a pause: each clock gets back exactly the time it had left."""
+
+    @extend_schema(request=None, responses=s.DisputeSerializer)
+    def post(self, request, pk: int):
+        dispute = dispute_get_for(request.user, pk)
+        return idempotent(request, self, lambda: respond(request, dispute_resume(staff=request.user, dispute=dispute)))
+
+
+class MoreTimeApi(APIView):
+    """A party asks the other for more days on the current deadline (`days`, `note`)."""
+
+    @extend_schema(request=s.MoreTimeInSerializer, responses={201: s.DisputeSerializer})
+    def post(self, request, pk: int):
+        dispute = dispute_get_for(request.user, pk)
+
+        def act():
+            if roles.order_party(request.user, dispute.order) is None:  # before the body is read: 409, not 400
+                raise RuleViolation(
+                    "invalid_state", _("Only the buyer or the seller can ask each other for more time.")
+                )
+            serializer = s.MoreTimeInSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            more_time_ask(user=request.user, dispute=dispute, **serializer.validated_data)
+            return respond(request, dispute, status.HTTP_201_CREATED)
+
+        return idempotent(request, self, act)
+
+
+class MoreTimeAnswerApi(APIView):
+    """The other side accepts (`accept`: true) or declines the waiting request for more time."""
+
+    @extend_schema(request=s.MoreTimeAnswerSerializer, responses=s.DisputeSerializer)
+    def post(self, request, pk: int):
+        dispute = dispute_get_for(request.user, pk)
+
+        def act():
+            if roles.order_party(request.user, dispute.order) is None:
+                raise RuleViolation(
+                    "invalid_state", _("Only the buyer or the seller can answer a request for more time.")
+                )
+            serializer = s.MoreTimeAnswerSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            more_time_answer(user=request.user, dispute=dispute, accept=serializer.validated_data["accept"])
+            return respond(request, dispute)
+
+        return idempotent(request, self, act)
 
 
 class EvidenceApi(APIView):

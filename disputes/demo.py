@@ -9,6 +9,8 @@ already has a dispute is left as it is.
 from decimal import Decimal
 
 from accounts.models import User
+from disputes.models import PauseReason
+from disputes.pauses import dispute_pause
 from disputes.requests import request_act_by, request_open
 from disputes.services import dispute_act_by, dispute_open
 from messaging.demo import drawing
@@ -52,6 +54,9 @@ def _escalated(order: Order, erin: User) -> None:
                    note="The carrier marked it delivered to your mailbox.")  # fmt: skip
     dispute_act_by(user=order.buyer, dispute=dispute, action="escalate",
                    note="It is not in my mailbox and no neighbour has it.")  # fmt: skip
+    # A paused clock, as both parties see it: the team waits for the carrier's trace of the parcel.
+    dispute_pause(staff=erin, dispute=dispute, reason=PauseReason.CARRIER_INVESTIGATION, days=5,
+                  note="UPS is tracing where the parcel was left; the ruling waits for their report.")  # fmt: skip
 
 
 def _under_review(order: Order, erin: User) -> None:

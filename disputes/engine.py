@@ -37,6 +37,60 @@ def _set_clocks(dispute: Dispute, *, from_state: str, now: datetime) -> None:
             setattr(dispute, column, now + clock.length)
 
 
+def _thaw(dispute: Dispute, *, at: datetime) -> None:
+    """A paused dispute's deadlines as they would stand had its clocks started again `at`."""
+    for column in DEADLINE_COLUMNS:
+        left = dispute.paused_left.get(column)
+        setattr(dispute, column, None if left is None else at + timedelta(seconds=left))
+
+
+def freeze_clocks(dispute: Dispute, *, at: datetime) -> None:
+    """Stop every running clock `at`: what each has left is kept, and its deadline column is emptied, so
+    no sweep, reminder or page sees a deadline while the dispute is paused. Always a new dict: the
+    gathering writer tells what changed by comparing with the row as it was loaded."""
+    dispute.paused_left = {
+        column: (getattr(dispute, column) - at).total_seconds()
+        for column in DEADLINE_COLUMNS
+        if getattr(dispute, column) is not None
+    }
+    for column in DEADLINE_COLUMNS:
+        setattr(dispute, column, None)
+
+
+def _clear_pause(dispute: Dispute) -> None:
+    dispute.paused_at = dispute.paused_until = None
+    dispute.pause_reason, dispute.pause_note, dispute.paused_left = "", "", {}
+
+
+def pause_end(dispute: Dispute, *, step: Step, at: datetime) -> None:
+    """End the pause of a dispute the caller holds locked: each clock gets back exactly the time it had
+    left when it was paused, counted from `at` (now when ended by hand; the pause's own end when it ran
+    its course, however late the sweep comes by). One event, seen by both parties."""
+    since, until = dispute.paused_at, dispute.paused_until
+    reason = dispute.pause_reason
+    _thaw(dispute, at=at)
+    _clear_pause(dispute)
+    step.writes.save_dispute(dispute)
+    payload = {"reason": reason, "since": since.isoformat(), "until": until.isoformat(), "resumed_at": at.isoformat(),
+               "by_hand": step.actor is not None}  # fmt: skip
+    for column in DEADLINE_COLUMNS:
+        if getattr(dispute, column) is not None:
+            payload[column] = getattr(dispute, column).isoformat()
+    event = DisputeEvent(
+        dispute=dispute,
+        actor=step.actor,
+        actor_party=step.party,
+        action="resume",
+        from_state=dispute.state,
+        to_state=dispute.state,
+        payload=payload,
+        created_at=step.now,
+    )
+    step.writes.save_event(dispute, event)
+    audit("dispute.resumed", dispute=dispute.pk, actor=step.actor.username if step.actor else "system",
+          reason=reason, at=at.isoformat())  # fmt: skip
+
+
 def _invalid(dispute: Dispute, party: Party, action: str, now) -> RuleViolation:
     options = [t.action for t in allowed_actions(dispute, party, now=now)]
     state = State(dispute.state).label
@@ -81,7 +135,22 @@ def _apply(
         # The table is the contract: an effect may not lead anywhere its row does not say.
         raise RuntimeError(f"{transition.action} by {transition.party} led to {new_state}, not {transition.targets}")
     dispute.state = new_state
+    paused = dispute.paused_at is not None
+    if paused:
+        # A pause stops the clocks, not the parties: across a move the clocks that keep running keep the
+        # time they had left, a clock the new state starts is frozen at its full length, and the pause
+        # ends with the dispute.
+        _thaw(dispute, at=step.now)
     _set_clocks(dispute, from_state=from_state, now=step.now)
+    if paused and new_state in LIVE_STATES:
+        freeze_clocks(dispute, at=step.now)
+    elif paused:
+        _clear_pause(dispute)
+    # A request for more time is about the step it was asked in: it lapses when the state moves on.
+    lapsed = bool(dispute.more_time_asked_by) and new_state != from_state
+    if lapsed:
+        step.writes.lapse_more_time(dispute, at=step.now)
+        dispute.more_time_asked_by = ""
     # The dispute moved on: whatever set it aside is behind it.
     dispute.set_aside_at, dispute.set_aside_reason, dispute.retry_at = None, "", None
     step.writes.save_dispute(dispute)
@@ -94,6 +163,10 @@ def _apply(
         event_payload["note"] = note
     if pending_ruling is not None:
         event_payload["pending_ruling"] = pending_ruling
+    if lapsed:
+        event_payload["more_time_lapsed"] = True
+    if paused and new_state not in LIVE_STATES:
+        event_payload["pause_ended"] = True
     if getattr(dispute, "_handover_from", None):
         event_payload["handover_from"] = dispute._handover_from
     if dispute.state == S.RESOLVED and from_state != S.RESOLVED:
@@ -151,6 +224,10 @@ def run_clocks(dispute: Dispute, *, now: datetime, writes: Writes) -> None:
     """The clock transitions of one dispute, already locked by the caller (`catch_up`, or a sweep
     acting on a chunk of locked rows with a gathering writer)."""
     step = Step(dispute=dispute, party=Party.SYSTEM, actor=None, now=now, writes=writes)
+    if dispute.paused_at is not None:
+        if dispute.paused_until > now:
+            return  # no clock acts on a paused dispute
+        pause_end(dispute, step=step, at=dispute.paused_until)  # then its clocks run from the pause's end
     for _round in range(5):  # one clock can lead to another (e.g. two overdue steps)
         overdue = [t for t in transitions_for(dispute.state, Party.SYSTEM) if t.clock and t.guard(step) is None]
         if not overdue:

@@ -12,7 +12,7 @@ Some promises hold only once the sweeps have run (a clock that ran out a second 
 yet): `check_all(after_sweep=True)` adds those, to be called right after `disputes.tasks.run_all_sweeps`.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,6 +25,7 @@ from disputes.models import (
     ClaimItem,
     Dispute,
     DisputeEvent,
+    MoreTime,
     Outcome,
     PendingRuling,
     Proposal,
@@ -97,6 +98,10 @@ class DisputeRow:
     assignee: int | None
     ruled_by: int | None
     ruled_at: datetime | None
+    paused_at: datetime | None
+    paused_until: datetime | None
+    paused_left: dict
+    more_time_asked_by: str
 
 
 @dataclass(frozen=True)
@@ -159,8 +164,14 @@ class Rows:
     def disputes(self) -> dict[int, DisputeRow]:
         columns = ("pk", "order_id", "state", "reason", "item_received", "items_worth", "outcome",
                    "resolved_refund_amount", "refunded_amount", "resolution_number", "respond_by", "escalate_at",
-                   "set_aside_at", "assignee_id", "ruled_by_id", "ruled_at")  # fmt: skip
+                   "set_aside_at", "assignee_id", "ruled_by_id", "ruled_at", "paused_at", "paused_until",
+                   "paused_left", "more_time_asked_by")  # fmt: skip
         return {row.pk: row for row in _rows(Dispute, DisputeRow, columns)}
+
+    @cached_property
+    def more_time(self) -> list[tuple[int, int, str, str, str]]:
+        """(request, dispute, party, status, state asked in) of every request for more time."""
+        return list(MoreTime.objects.order_by("pk").values_list("pk", "dispute_id", "party", "status", "state"))
 
     @cached_property
     def requests(self) -> dict[int, RequestRow]:
@@ -372,6 +383,11 @@ def clocks_run(*, now: datetime, rows: Rows | None = None) -> list[str]:
         if dispute.state not in LIVE_STATES or dispute.set_aside_at is not None:
             continue
         where = f"{rows.dispute_where(pk)}: {dispute.state}"
+        if dispute.paused_at is not None:
+            # Paused is not stuck: the sweep ends a pause whose end has come.
+            if dispute.paused_until is None or dispute.paused_until <= now:
+                problems.append(f"{where}: paused, and its pause's end ({dispute.paused_until}) has passed")
+            continue
         if dispute.respond_by is None:
             problems.append(f"{where} with no respond_by")
         elif dispute.state in ANSWER_CLOCK_STATES and dispute.respond_by <= now:
@@ -394,6 +410,111 @@ def team_has_it(rows: Rows | None = None) -> list[str]:
         for pk, dispute in rows.disputes.items()
         if dispute.state in WITH_TEAM and dispute.assignee is None and dispute.set_aside_at is None
     ]
+
+
+# --- pauses and more time ----------------------------------------------------------------------------
+
+
+def _acts(state: str, column: str) -> bool:
+    """Whether the clock on this column moves a dispute in this state when it runs out (the ruling SLA
+    only alerts, so it may be overdue when paused)."""
+    return state in NEGOTIATING if column == "escalate_at" else state in ANSWER_CLOCK_STATES
+
+
+def pauses_have_an_end(rows: Rows | None = None) -> list[str]:
+    """A paused dispute is live and has an end, at most PAUSE_MAX_DAYS after it was paused; while paused no
+    deadline is set and what each clock had left is kept (more than nothing for a clock that acts when it
+    runs out: an overdue one was acted on before the pause, unless that failed and set the dispute aside); a
+    dispute not paused keeps nothing of a pause."""
+    rows = rows or Rows()
+    problems = []
+    longest = timedelta(days=settings.PAUSE_MAX_DAYS)
+    for pk, dispute in rows.disputes.items():
+        where = rows.dispute_where(pk)
+        if dispute.paused_at is None:
+            if dispute.paused_until is not None or dispute.paused_left:
+                problems.append(f"{where}: not paused, but keeps a pause's end or time left")
+            continue
+        if dispute.state not in LIVE_STATES:
+            problems.append(f"{where}: paused while {dispute.state}")
+        if dispute.paused_until is None or not dispute.paused_at < dispute.paused_until <= dispute.paused_at + longest:
+            problems.append(f"{where}: paused at {dispute.paused_at} with no end within the most allowed")
+        if dispute.respond_by is not None or dispute.escalate_at is not None:
+            problems.append(f"{where}: paused, but a deadline is set")
+        if not dispute.paused_left or set(dispute.paused_left) - {"respond_by", "escalate_at"}:
+            problems.append(f"{where}: paused with no time left kept: {dispute.paused_left}")
+        elif dispute.set_aside_at is None and any(
+            left <= 0 for column, left in dispute.paused_left.items() if _acts(dispute.state, column)
+        ):
+            problems.append(f"{where}: paused with a clock that had already run out: {dispute.paused_left}")
+    return problems
+
+
+def more_time_once_per_side(rows: Rows | None = None) -> list[str]:
+    """Each side asks for more time at most once per dispute; at most one request waits at a time, the one
+    the dispute names, asked in the state the dispute is still in."""
+    rows = rows or Rows()
+    problems, sides, waiting = [], Counter(), defaultdict(list)
+    for pk, dispute_id, party, status, state in rows.more_time:
+        sides[dispute_id, party] += 1
+        if status == MoreTime.Status.PENDING:
+            waiting[dispute_id].append((pk, party, state))
+    for (dispute_id, party), n in sides.items():
+        if n > 1:
+            problems.append(f"{rows.dispute_where(dispute_id)}: the {party} asked for more time {n} times")
+    for pk, dispute in rows.disputes.items():
+        pending = waiting.get(pk, [])
+        named = dispute.more_time_asked_by
+        if len(pending) > 1 or (named and [p for _pk, p, _s in pending] != [named]) or (pending and not named):
+            problems.append(f"{rows.dispute_where(pk)}: requests for more time waiting {pending}, named {named!r}")
+        elif pending and pending[0][2] != dispute.state:
+            problems.append(f"{rows.dispute_where(pk)}: a request for more time asked while {pending[0][2]} still "
+                            f"waits while {dispute.state}")  # fmt: skip
+    return problems
+
+
+class PauseWatch:
+    """Time left is restored: while a dispute stays paused in one state its clocks keep what they had left,
+    and when its pause ends each deadline is the pause's end plus exactly that (to the second). Only an
+    accepted request for more time changes it meanwhile. Remembers each paused dispute between looks; call
+    `check` after every step."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, tuple[str, dict, int]] = {}  # dispute -> state, time left, extensions accepted
+
+    def check(self) -> list[str]:
+        problems = []
+        accepted = Counter(
+            MoreTime.objects.filter(status=MoreTime.Status.ACCEPTED).values_list("dispute_id", flat=True)
+        )
+        rows = Dispute.objects.filter(Q(paused_at__isnull=False) | Q(pk__in=list(self.seen))).values_list(
+            "pk", "state", "paused_at", "paused_left", "respond_by", "escalate_at"
+        )
+        seen = {}
+        for pk, state, paused_at, left, respond_by, escalate_at in rows:
+            before = self.seen.get(pk)
+            same = before is not None and before[0] == state and before[2] == accepted[pk]
+            if paused_at is not None:
+                if same and before[1] != left:
+                    problems.append(f"dispute {pk}: paused time left went from {before[1]} to {left}")
+                seen[pk] = (state, left, accepted[pk])
+                continue
+            if not same:
+                continue
+            resumed = DisputeEvent.objects.filter(dispute_id=pk, action="resume").order_by("-pk").first()
+            if resumed is None:
+                problems.append(f"dispute {pk}: no longer paused, and no resume event")
+                continue
+            at = datetime.fromisoformat(resumed.payload["resumed_at"])
+            for column, deadline in (("respond_by", respond_by), ("escalate_at", escalate_at)):
+                kept = before[1].get(column)
+                expected = None if kept is None else at + timedelta(seconds=kept)
+                if (deadline is None) != (expected is None) or (
+                    deadline is not None and abs((deadline - expected).total_seconds()) >= 1
+                ):
+                    problems.append(f"dispute {pk}: {column} {deadline} after the pause, not {expected}")
+        self.seen = seen
+        return problems
 
 
 # --- finality and appeals ------------------------------------------------------------------------------
@@ -750,6 +871,8 @@ def check_all(*, now: datetime, after_sweep: bool) -> list[str]:
         "claims_follow_their_claim": lambda: claims_follow_their_claim(rows),
         "claims_per_item": lambda: claims_per_item(rows),
         "completion_waits_for_returns": lambda: completion_waits_for_returns(now=now, rows=rows),
+        "pauses_have_an_end": lambda: pauses_have_an_end(rows),
+        "more_time_once_per_side": lambda: more_time_once_per_side(rows),
     }
     if after_sweep:
         checks |= {

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -75,6 +75,12 @@ class Party(models.TextChoices):
     SYSTEM = "system", _("System")
 
 
+class PauseReason(models.TextChoices):
+    CARRIER_INVESTIGATION = "carrier_investigation", _("The carrier is investigating the shipment")
+    PUBLIC_HOLIDAY = "public_holiday", _("A public holiday")
+    THIRD_PARTY = "third_party", _("Waiting for a third party")
+
+
 class Dispute(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -137,12 +143,28 @@ class Dispute(models.Model):
     set_aside_at = models.DateTimeField(_("set aside at"), null=True, blank=True)
     set_aside_reason = models.TextField(_("why it needs a person"), blank=True)
     retry_at = models.DateTimeField(null=True, blank=True)
+    # Paused by the dispute team (disputes/pauses.py): the deadline columns are empty meanwhile and
+    # `paused_left` holds what each running clock had left, in seconds, by column; they get exactly
+    # that back when the pause ends, by hand or when `paused_until` passes (the clock sweep).
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
+    paused_until = models.DateTimeField(_("paused until"), null=True, blank=True)
+    pause_reason = models.CharField(_("why it is paused"), max_length=24, choices=PauseReason.choices, blank=True)
+    pause_note = models.TextField(_("pause note"), max_length=2000, blank=True)
+    paused_left = models.JSONField(default=dict, blank=True)
+    # The side whose request for more time waits for the other side's answer ("" when none): read by
+    # every transition, so a state that moves on lapses the request without a query when there is none.
+    more_time_asked_by = models.CharField(max_length=6, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-opened_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(refund_amount__gt=0), name="dispute_refund_amount_positive"),
+            # A pause always has an end.
+            models.CheckConstraint(
+                condition=Q(paused_at__isnull=True) | Q(paused_until__isnull=False, paused_until__gt=F("paused_at")),
+                name="dispute_pause_has_an_end",
+            ),
         ]
         indexes = [
             # Lookups by state (routing, the review queue and its deadlines, reminders).
@@ -153,13 +175,23 @@ class Dispute(models.Model):
             # disputes there have ever been.
             models.Index(
                 fields=["respond_by"],
-                condition=Q(state__in=[s.value for s in CLOCK_STATES], set_aside_at__isnull=True),
+                condition=Q(
+                    state__in=[s.value for s in CLOCK_STATES], set_aside_at__isnull=True, paused_at__isnull=True
+                ),
                 name="dispute_answer_due",
             ),
             models.Index(
                 fields=["escalate_at"],
-                condition=Q(state__in=[s.value for s in NEGOTIATING], set_aside_at__isnull=True),
+                condition=Q(
+                    state__in=[s.value for s in NEGOTIATING], set_aside_at__isnull=True, paused_at__isnull=True
+                ),
                 name="dispute_escalation_due",
+            ),
+            # Paused disputes wait here for their pause to end (the clock sweep resumes them).
+            models.Index(
+                fields=["paused_until"],
+                condition=Q(paused_at__isnull=False, set_aside_at__isnull=True),
+                name="dispute_pause_ends",
             ),
             # Set-aside disputes wait here for their hourly retry (a handful, never the sweep's path).
             models.Index(fields=["retry_at"], condition=Q(set_aside_at__isnull=False), name="dispute_set_aside_retry"),
@@ -175,6 +207,10 @@ class Dispute(models.Model):
     @property
     def currency(self) -> str:
         return self.order.currency
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None
 
 
 class Proposal(models.Model):
@@ -393,6 +429,44 @@ class PendingRuling(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} on dispute {self.dispute_id} ({self.status})"
+
+
+class MoreTime(models.Model):
+    """One side asks the other for more days on the current deadline (disputes/pauses.py). Once per side
+    per dispute (a constraint); the other side accepts or declines; a request still waiting when the
+    dispute's state moves on lapses."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the other side")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        LAPSED = "lapsed", _("Lapsed: the dispute moved on")
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="more_time")
+    party = models.CharField(max_length=6, choices=[(Party.BUYER, _("Buyer")), (Party.SELLER, _("Seller"))])
+    asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    days = models.PositiveSmallIntegerField(_("days"))
+    note = models.TextField(_("note"), max_length=2000, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices)  # the dispute's state when asked
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    asked_at = models.DateTimeField(default=timezone.now)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["asked_at", "id"]
+        verbose_name = _("request for more time")
+        verbose_name_plural = _("requests for more time")
+        constraints = [
+            models.UniqueConstraint(fields=["dispute", "party"], name="more_time_once_per_side"),
+            models.UniqueConstraint(fields=["dispute"], condition=Q(status="pending"), name="one_pending_more_time"),
+            models.CheckConstraint(condition=Q(days__gte=1), name="more_time_days_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.days} more days asked by the {self.party} on dispute {self.dispute_id} ({self.status})"
 
 
 class ReviewQueueItem(Dispute):

@@ -100,6 +100,20 @@ def notify_event(dispute: Dispute, event: DisputeEvent, *, writes: "Writes") -> 
             params={**base, "role": role, **params},
         )
 
+    if action in PAUSE_EVENTS:
+        for user, role in ((buyer, "buyer"), (seller, "seller")):
+            tell(user, PAUSE_EVENTS[action], role, **_pause_params(dispute, event))
+        return
+    if action in ("more_time", "more_time_answer"):
+        # The ask goes to the other side; the answer to the side that asked.
+        asker = event.actor_party if action == "more_time" else event.payload.get("asked_by")
+        to = seller if (asker == "buyer") == (action == "more_time") else buyer
+        role = "seller" if to is seller else "buyer"
+        p = event.payload
+        tell(to, K.MORE_TIME, role, days=p.get("days"), note=p.get("note", ""), accepted=p.get("accepted"),
+             deadline=p.get("respond_by") or (dispute.respond_by.isoformat() if dispute.respond_by else None),
+             escalate_at=p.get("escalate_at"), paused=dispute.paused_at is not None)  # fmt: skip
+        return
     if action == "open":
         asked = _amount(dispute.refund_amount, dispute.order.currency)
         tell(seller, K.DISPUTE_OPENED, "seller", request=asked, offer=None,
@@ -164,6 +178,18 @@ def notify_event(dispute: Dispute, event: DisputeEvent, *, writes: "Writes") -> 
             tell(user, K.RESOLVED, role, **closed)
         if getattr(event, "refund", None) is not None:
             tell(buyer, K.REFUNDED, "buyer", amount=_amount(event.refund.amount, event.refund.currency))
+
+
+PAUSE_EVENTS = {"pause": K.DISPUTE_PAUSED, "resume": K.DISPUTE_RESUMED}
+
+
+def _pause_params(dispute: Dispute, event: DisputeEvent) -> dict:
+    """A pause: why, the note, until when; a resumption: the deadlines the clocks run to again."""
+    p = event.payload
+    if event.action == "pause":
+        return {"reason": p.get("reason", ""), "note": p.get("note", ""), "until": p.get("until")}
+    return {"reason": p.get("reason", ""), "deadline": p.get("respond_by"), "escalate_at": p.get("escalate_at"),
+            "by_hand": p.get("by_hand", False)}  # fmt: skip
 
 
 def _turn(dispute: Dispute, event: DisputeEvent, writes: "Writes") -> dict:

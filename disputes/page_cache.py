@@ -3,10 +3,10 @@
 
 A page is kept per person and session (its forms carry the session's CSRF token) under the version of
 everything about its order that either page shows: the order, its items, store, policy and extension
-requests; its disputes with their proposals, evidence, photos, events, refunds, evidence requests and
-claims; its return requests with theirs; the conversation with its photos; the people all of these name;
-and what the navigation tells the reader (their unread messages elsewhere and unread notifications). It is
-read in the same query that checks the reader is a party to the order.
+requests; its disputes with their proposals, evidence, photos, events, refunds, evidence requests,
+requests for more time and claims; its return requests with theirs; the conversation with its photos; the
+people all of these name; and what the navigation tells the reader (their unread messages elsewhere and
+unread notifications). It is read in the same query that checks the reader is a party to the order.
 
 Not kept: a page with a message to show once (after a form was posted), a first visit without a CSRF
 cookie, and the team's pages (the team's view shows the review's own state and is read less often).
@@ -68,6 +68,7 @@ ORDER_PAGE_PARTS = (
     read_cache.rows_version("disputes_disputeevent", _DISPUTES),
     read_cache.rows_version("disputes_evidencerequest", _DISPUTES),
     read_cache.rows_version("disputes_pendingruling", _DISPUTES),
+    read_cache.rows_version("disputes_moretime", _DISPUTES),
     read_cache.rows_version("disputes_evidence", f"{_DISPUTES} OR {_REQUESTS}"),
     read_cache.rows_version("disputes_requestevent", _REQUESTS),
     read_cache.rows_version("messaging_thread", "order_id = o.id"),

@@ -73,7 +73,8 @@ def dispute_get_for(user: User, dispute_id) -> Dispute:
 # Every row GET /api/disputes/{id}/ is built from (disputes.api.dispute_detail and its serializer), by
 # table: the dispute `d`, its order `o` and store `s`, the order's items, claims, disputes, requests and
 # refunds (the money position and the policy's terms look across the order), the dispute's proposals,
-# evidence and photos, events, the people they name, and the return's carrier.
+# evidence and photos, events, requests for more time, the people they name, and the return's carrier.
+# (A pause is columns on the dispute's own row.)
 _DISPUTE_ROWS = ", ".join(
     [
         read_cache.row_version("d"),
@@ -92,6 +93,7 @@ _DISPUTE_ROWS = ", ".join(
             "messaging_photo", "evidence_id IN (SELECT id FROM disputes_evidence WHERE dispute_id = d.id)"
         ),
         read_cache.rows_version("disputes_disputeevent", "dispute_id = d.id"),
+        read_cache.rows_version("disputes_moretime", "dispute_id = d.id"),
         read_cache.rows_version(
             "accounts_user",
             "id IN (SELECT author_id FROM disputes_proposal WHERE dispute_id = d.id"
@@ -173,6 +175,11 @@ def _next_deadline(dispute: Dispute, *, viewer: str | None = None) -> str | None
     from the clock table (disputes/states.py CLOCKS)."""
     if dispute.set_aside_at is not None:
         return _("This dispute is waiting for the dispute team to look at it: a step could not be completed.")
+    if dispute.paused_at is not None:
+        return _(
+            "The dispute team paused this dispute's deadlines until %(when)s at the latest (%(reason)s); then each "
+            "deadline has the time it had left."
+        ) % {"when": _when(dispute.paused_until), "reason": dispute.get_pause_reason_display()}
     answer = clock_for(dispute.state, "respond_by")
     settle = clock_for(dispute.state, "escalate_at")
     if answer is None or dispute.respond_by is None:

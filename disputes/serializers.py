@@ -1,13 +1,25 @@
 from contextlib import suppress
 from decimal import Decimal
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import roles
 from core.money import MoneyField, money_str
-from disputes.models import Dispute, DisputeEvent, Evidence, Outcome, Proposal, Reason, RefundType, ReturnCondition
+from disputes.models import (
+    Dispute,
+    DisputeEvent,
+    Evidence,
+    MoreTime,
+    Outcome,
+    PauseReason,
+    Proposal,
+    Reason,
+    RefundType,
+    ReturnCondition,
+)
 from disputes.policy import dispute_terms, dispute_words
 from disputes.selectors import awaiting, default_outcome, refund_position
 from messaging.serializers import PhotoSerializer
@@ -66,6 +78,44 @@ class RulingSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=[*Outcome.choices, ("return_and_refund", _("Return and refund"))])
     refund_amount = amount_in(required=False, allow_null=True)
     note = serializers.CharField(max_length=4000)
+
+
+class PauseInSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=PauseReason.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    days = serializers.IntegerField(min_value=1, help_text="At most PAUSE_MAX_DAYS (14).")
+
+    def validate_days(self, days: int) -> int:
+        if days > settings.PAUSE_MAX_DAYS:
+            raise serializers.ValidationError(_("At most %(n)s days.") % {"n": settings.PAUSE_MAX_DAYS})
+        return days
+
+
+class MoreTimeInSerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, help_text="At most MORE_TIME_MAX_DAYS (7).")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def validate_days(self, days: int) -> int:
+        if days > settings.MORE_TIME_MAX_DAYS:
+            raise serializers.ValidationError(_("At most %(n)s days.") % {"n": settings.MORE_TIME_MAX_DAYS})
+        return days
+
+
+class MoreTimeAnswerSerializer(serializers.Serializer):
+    accept = serializers.BooleanField()
+
+
+class MoreTimeSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MoreTime
+        fields = ["id", "party", "days", "note", "status", "asked_at", "answered_at"]
+
+    # No enum in the schema: another enum on a field named "status" would rename the orders' StatusEnum.
+    @extend_schema_field({"type": "string", "description": "pending, accepted, declined or lapsed"})
+    def get_status(self, asked) -> str:
+        return asked.status
 
 
 class ProposalSerializer(serializers.ModelSerializer):
@@ -162,6 +212,11 @@ class DisputeSerializer(DisputeListSerializer):
         help_text="The return or exchange request this dispute was opened from, or null."
     )
     policy = serializers.SerializerMethodField(help_text="What the store's return policy means for this dispute.")
+    pause = serializers.SerializerMethodField(help_text="Null, or the dispute team's pause of the clocks.")
+    time_left_seconds = serializers.SerializerMethodField(
+        help_text="While paused: what each clock had left, in seconds, by its deadline field; else null."
+    )
+    more_time = MoreTimeSerializer(many=True, help_text="The parties' requests for more time, oldest first.")
 
     class Meta(DisputeListSerializer.Meta):
         fields = [
@@ -183,7 +238,41 @@ class DisputeSerializer(DisputeListSerializer):
             "ruling",
             "money",
             "needs_person",
+            "pause",
+            "time_left_seconds",
+            "more_time",
         ]
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "reason": {"type": "string", "enum": PauseReason.values},
+                "note": {"type": "string"},
+                "since": {"type": "string", "format": "date-time"},
+                "until": {"type": "string", "format": "date-time"},
+            },
+        }
+    )
+    def get_pause(self, dispute) -> dict | None:
+        if dispute.paused_at is None:
+            return None
+        return {
+            "reason": dispute.pause_reason,
+            "note": dispute.pause_note,
+            "since": serializers.DateTimeField().to_representation(dispute.paused_at),
+            "until": serializers.DateTimeField().to_representation(dispute.paused_until),
+        }
+
+    @extend_schema_field(
+        {"type": "object", "nullable": True, "additionalProperties": {"type": "integer"}, "example": {
+            "respond_by": 172800, "escalate_at": 864000}}
+    )  # fmt: skip
+    def get_time_left_seconds(self, dispute) -> dict | None:
+        if dispute.paused_at is None:
+            return None
+        return {column: int(left) for column, left in dispute.paused_left.items()}
 
     @extend_schema_field(
         {

@@ -32,16 +32,22 @@ def _claim(dispute_id: int) -> bool:  # one row; sweep_clocks claims in chunks
 
 
 def due_clocks(now: datetime):
-    return Dispute.objects.filter(set_aside_at__isnull=True).filter(
+    return Dispute.objects.filter(set_aside_at__isnull=True, paused_at__isnull=True).filter(
         Q(state__in=CLOCK_STATES, respond_by__lte=now) | Q(state__in=NEGOTIATING, escalate_at__lte=now)
-    )
+    ) | pauses_ended(now)
+
+
+def pauses_ended(now: datetime):
+    """Paused disputes whose pause has run its course: the sweep gives their clocks back (read from the
+    pause index, Dispute.Meta)."""
+    return Dispute.objects.filter(paused_at__isnull=False, set_aside_at__isnull=True, paused_until__lte=now)
 
 
 def due_queries(now: datetime):
     """What is due, by answer deadline and by age, each in deadline order: each is read from its
     partial index (Dispute.Meta), which holds only the disputes whose clock can run out and that
-    are not set aside."""
-    live = Dispute.objects.filter(set_aside_at__isnull=True)
+    are neither set aside nor paused (the pauses that have ended come from theirs: `pauses_ended`)."""
+    live = Dispute.objects.filter(set_aside_at__isnull=True, paused_at__isnull=True)
     return (
         live.filter(state__in=CLOCK_STATES, respond_by__lte=now).order_by("respond_by"),
         live.filter(state__in=NEGOTIATING, escalate_at__lte=now).order_by("escalate_at"),
@@ -54,10 +60,13 @@ def retries_due(now: datetime):
 
 
 def _due_ids(now: datetime, limit: int) -> list[int]:
-    """Two index range scans, one per deadline column; an OR of both would walk a whole index."""
-    by_answer, by_age = due_queries(now)
-    ids = list(by_answer.values_list("pk", flat=True)[:limit])
-    ids += [pk for pk in by_age.values_list("pk", flat=True)[:limit] if pk not in set(ids)]
+    """One index range scan per deadline column, and one for the pauses; an OR would walk a whole index."""
+    ids: list[int] = []
+    for due in (*due_queries(now), pauses_ended(now).order_by("paused_until")):
+        if len(ids) >= limit:
+            break
+        seen = set(ids)
+        ids += [pk for pk in due.values_list("pk", flat=True)[: limit - len(ids)] if pk not in seen]
     return ids[:limit]
 
 

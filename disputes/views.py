@@ -17,6 +17,7 @@ from core.throttles import page_write_throttle
 from disputes import forms, guide, page_cache
 from disputes.api import dispute_detail
 from disputes.models import Party, State
+from disputes.more_time_pages import more_time_context
 from disputes.selectors import awaiting, default_outcome, dispute_get_for, disputes_visible_to, refund_position
 from disputes.services import (
     dispute_act_by,
@@ -204,7 +205,10 @@ def _page(request, dispute, *, forms_with_errors=None, status=200, loaded=False)
         "evidence_asked": dispute.evidence_requests.filter(
             party=party, answered_at__isnull=True, expired_at__isnull=True
         ),
+        **more_time_context(dispute, party),
     }
+    if (forms_with_errors or {}).get("more_time") is not None and context["more_time_form"] is not None:
+        context["more_time_form"] = forms_with_errors["more_time"]
     return render(request, "disputes/detail.html", context, status=status)
 
 

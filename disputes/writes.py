@@ -27,7 +27,7 @@ from accounts.models import User
 from core.bulk import insert_rows, update_rows
 from core.queue import enqueue
 from disputes import terms
-from disputes.models import ClaimItem, Dispute, DisputeEvent, Party, Proposal, Refund
+from disputes.models import ClaimItem, Dispute, DisputeEvent, MoreTime, Party, Proposal, Refund
 from disputes.notices import notify_event
 from disputes.payments import refunded_so_far
 from notifications.services import NOW, CollectingSink, Sink
@@ -71,6 +71,12 @@ class Writes:
         """The dispute's items follow it into or out of the live states."""
         ClaimItem.objects.filter(dispute=dispute).exclude(live=live).update(live=live)
 
+    def lapse_more_time(self, dispute: Dispute, *, at) -> None:
+        """The dispute's request for more time still waiting for an answer lapses (its state moved on)."""
+        MoreTime.objects.filter(dispute=dispute, status=MoreTime.Status.PENDING).update(
+            status=MoreTime.Status.LAPSED, answered_at=at
+        )
+
     def route_after_commit(self, dispute_id: int) -> None:
         from disputes.tasks import route_dispute
 
@@ -91,6 +97,7 @@ class GatheredWrites(Writes):
         self.orders: dict[int, Order] = {}
         self.refunded: dict[int, Decimal] = {}
         self.latest: dict[int, dict[str, Proposal | None]] = {}
+        self.lapsed: list[int] = []
 
     def preload(self) -> None:
         """The latest proposal of each side for every dispute, the people to notify, and the
@@ -159,6 +166,9 @@ class GatheredWrites(Writes):
     def route_after_commit(self, dispute_id: int) -> None:
         self.to_route.append(dispute_id)  # one routing task for the chunk
 
+    def lapse_more_time(self, dispute: Dispute, *, at) -> None:
+        self.lapsed.append(dispute.pk)  # one UPDATE for the chunk on flush
+
     def flush(self) -> None:
         names = [field.attname for field in Dispute._meta.concrete_fields]
         changed, fields = [], set()
@@ -178,6 +188,10 @@ class GatheredWrites(Writes):
         for live, dispute_ids in self.claims.items():
             if dispute_ids:
                 ClaimItem.objects.filter(dispute_id__in=dispute_ids).exclude(live=live).update(live=live)
+        if self.lapsed:
+            MoreTime.objects.filter(dispute_id__in=self.lapsed, status=MoreTime.Status.PENDING).update(
+                status=MoreTime.Status.LAPSED, answered_at=timezone.now()
+            )
         insert_rows(Refund, self.refunds)
         # The notifications are keyed on the events' ids, so they follow the events.
         insert_rows(DisputeEvent, [event for _dispute, event in self.events])

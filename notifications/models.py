@@ -46,6 +46,9 @@ class Notification(models.Model):
         EXTENSION = "extension", _("Extension of buyer protection")
         RETURN_REQUEST = "return_request", _("Return or exchange request")
         RECONCILE_MISMATCH = "reconcile_mismatch", _("Money reconciliation mismatch")
+        DISPUTE_PAUSED = "dispute_paused", _("Dispute paused")
+        DISPUTE_RESUMED = "dispute_resumed", _("Dispute resumed")
+        MORE_TIME = "more_time", _("More time on a deadline")
 
     # Served by the (recipient, -created_at) index below.
     recipient = models.ForeignKey(

@@ -543,6 +543,77 @@ def extension(p: dict) -> Words:
     return title, happened, action, ""
 
 
+# --- pauses and agreed extensions of a dispute's clocks (disputes/pauses.py) -----------------------
+
+# Why the dispute team paused a dispute: the codes disputes.models.PauseReason stores.
+PAUSE_REASONS = {
+    "carrier_investigation": _("the carrier is investigating the shipment"),
+    "public_holiday": _("a public holiday"),
+    "third_party": _("the dispute team is waiting for a third party"),
+}
+
+
+def pause_reason(code: str | None) -> str:
+    return str(PAUSE_REASONS.get(code or "", code or ""))
+
+
+def dispute_paused(p: dict) -> Words:
+    """To both parties: the dispute team paused the dispute's clocks, why, and until when."""
+    title = order_title(p, _("the dispute is paused"))
+    happened = _("The dispute team paused the deadlines of your dispute on order %(n)s: %(reason)s.") % {
+        "n": p.get("order"),
+        "reason": pause_reason(p.get("reason")),
+    }
+    happened = with_note(happened, p, _("The team"))
+    action = _("Nothing runs out while it is paused; you can still add evidence and messages.")
+    after = _("The deadlines start again by %(when)s at the latest, with the time they had left.") % {
+        "when": when(p, "until")
+    }
+    return title, happened, action, after
+
+
+def dispute_resumed(p: dict) -> Words:
+    """To both parties: the pause ended and the clocks run again, with the time they had left."""
+    title = order_title(p, _("the dispute's deadlines run again"))
+    happened = _(
+        "The pause of your dispute on order %(n)s is over (%(reason)s); each deadline has the time it had left "
+        "when it was paused."
+    ) % {"n": p.get("order"), "reason": pause_reason(p.get("reason"))}
+    if p.get("deadline"):
+        return title, happened, _("The current step's deadline is %(when)s.") % {"when": when(p)}, ""
+    return title, happened, "", ""
+
+
+def more_time(p: dict) -> Words:
+    """A request for more time: asked (to the other side), accepted or declined (to the side that asked)."""
+    days, side = p.get("days"), other_side(p)
+    if p.get("event") == "more_time":
+        title = order_title(p, _("%(side)s asks for %(days)s more days") % {"side": side, "days": days})
+        happened = with_note(
+            _("On the dispute over order %(n)s, %(side)s asks you for %(days)s more days on the current deadline.")
+            % {"n": p.get("order"), "side": side, "days": days},
+            p,
+            side.capitalize(),
+        )
+        action = _("Accept or decline on the dispute's page.")
+        if p.get("deadline"):
+            action += " " + _("The deadline is %(when)s unless you accept.") % {"when": when(p)}
+        return title, happened, action, _("If the step ends before you answer, the request lapses.")
+    if p.get("accepted"):
+        title = order_title(p, _("%(side)s gave you %(days)s more days") % {"side": side, "days": days})
+        happened = _("The deadline of the current step and the dispute's automatic escalation each moved %(days)s "
+                     "days later.") % {"days": days}  # fmt: skip
+        action = _("The new deadline is %(when)s.") % {"when": when(p)} if p.get("deadline") else ""
+        return title, happened, action, ""
+    title = order_title(p, _("%(side)s declined more time") % {"side": side})
+    happened = _("%(side)s declined your request for %(days)s more days; the deadlines stay as they were.") % {
+        "side": side.capitalize(),
+        "days": days,
+    }
+    action = _("The deadline is %(when)s.") % {"when": when(p)} if p.get("deadline") else ""
+    return title, happened, action, ""
+
+
 # --- return and exchange requests (disputes/notices.py tell_request) ------------------------------
 
 REQUEST_KINDS = {
@@ -690,6 +761,9 @@ WORDS: dict[str, Callable[[dict], Words]] = {
     K.EXTENSION: extension,
     K.RETURN_REQUEST: return_request,
     K.RECONCILE_MISMATCH: reconcile_mismatch,
+    K.DISPUTE_PAUSED: dispute_paused,
+    K.DISPUTE_RESUMED: dispute_resumed,
+    K.MORE_TIME: more_time,
 }
 
 

@@ -429,6 +429,9 @@ RETURN_CONFIRM_DAYS = env.int("RETURN_CONFIRM_DAYS", default=15)
 APPEAL_DAYS = env.int("APPEAL_DAYS", default=7)
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="disputes.payments.LocalLedgerGateway")
 EVIDENCE_REQUEST_DAYS = env.int("EVIDENCE_REQUEST_DAYS", default=3)
+# The longest the dispute team may pause a dispute's clocks at once; the most days one side may ask the other for.
+PAUSE_MAX_DAYS = env.int("PAUSE_MAX_DAYS", default=14)
+MORE_TIME_MAX_DAYS = env.int("MORE_TIME_MAX_DAYS", default=7)
 # The longest return period a store's policy may offer.
 RETURN_DAYS_MAX = env.int("RETURN_DAYS_MAX", default=365)
 # The buyer hears this many days before an order's dispute window closes.

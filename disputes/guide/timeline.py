@@ -5,8 +5,8 @@ from datetime import datetime
 
 from django.utils.translation import gettext as _
 
-from disputes.guide.status import money, refunded_text
-from disputes.models import Dispute, DisputeEvent, Outcome, Party, ReturnCondition, State
+from disputes.guide.status import money, refunded_text, when
+from disputes.models import Dispute, DisputeEvent, Outcome, Party, PauseReason, ReturnCondition, State
 
 S = State
 
@@ -149,6 +149,35 @@ def _event_text(event: DisputeEvent, dispute: Dispute, viewer: str | None) -> st
         return _("The seller did not confirm the returned item in time, so the buyer was refunded.")
     if action == "take_over":
         return _("The dispute went to the dispute team.")
+    if action == "pause":
+        return _("The dispute team paused the deadlines until %(until)s: %(reason)s.") % {
+            "until": _at(p.get("until")),
+            "reason": _pause_reason(p.get("reason")),
+        }
+    if action == "resume":
+        if p.get("by_hand"):
+            return _("The dispute team ended the pause: each deadline has the time it had left.")
+        return _("The pause ended: each deadline has the time it had left.")
+    if action == "more_time":
+        return {
+            "you": _("You asked for %(days)s more days on the current deadline."),
+            "buyer": _("The buyer asked for %(days)s more days on the current deadline."),
+            "seller": _("The seller asked for %(days)s more days on the current deadline."),
+        }[who] % {"days": p.get("days")}
+    if action == "more_time_answer":
+        if p.get("accepted"):
+            text = {
+                "you": _("You gave %(days)s more days: the deadline and the automatic escalation moved."),
+                "buyer": _("The buyer gave %(days)s more days: the deadline and the automatic escalation moved."),
+                "seller": _("The seller gave %(days)s more days: the deadline and the automatic escalation moved."),
+            }
+        else:
+            text = {
+                "you": _("You declined the request for %(days)s more days."),
+                "buyer": _("The buyer declined the request for %(days)s more days."),
+                "seller": _("The seller declined the request for %(days)s more days."),
+            }
+        return text[who] % {"days": p.get("days")}
     # The team's internal moves: shown to the team only (parties never get here).
     internal = {
         "claim": _("%(member)s took the dispute for review."),
@@ -157,6 +186,14 @@ def _event_text(event: DisputeEvent, dispute: Dispute, viewer: str | None) -> st
         "release": _("The dispute was released to the queue."),
     }
     return internal.get(action, action) % {"member": event.actor.username if event.actor else ""}
+
+
+def _pause_reason(code: str | None) -> str:
+    return str(PauseReason(code).label) if code in PauseReason.values else code or ""
+
+
+def _at(raw: str | None) -> str:
+    return when(datetime.fromisoformat(raw)) if raw else ""
 
 
 def timeline(dispute: Dispute, viewer: str | None, events: list[DisputeEvent]) -> list[Entry]:

@@ -23,7 +23,23 @@ EVENT_LABELS = {
     "auto_escalate": _("not settled in time: escalated"),
     "return_not_shipped": _("the return was not shipped in time"),
     "return_not_confirmed": _("the return was not confirmed in time"),
+    "pause": _("paused the deadlines"),
+    "resume": _("the deadlines run again"),
+    "more_time": _("asked for more time"),
+    "more_time_answer": _("answered the request for more time"),
 }
+
+
+@register.filter
+def seconds_left(seconds) -> str:
+    """{{ seconds|seconds_left }}: a clock's time left, from seconds, as "4 days, 3 hours"."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django.utils.timesince import timeuntil
+
+    now = timezone.now()
+    return timeuntil(now + timedelta(seconds=float(seconds or 0)), now)
 
 
 @register.filter

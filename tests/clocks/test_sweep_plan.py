@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from disputes.models import Dispute
-from disputes.sweeps import due_queries
+from disputes.sweeps import due_queries, pauses_ended
 
 pytestmark = [
     pytest.mark.django_db,
@@ -23,4 +23,15 @@ def test_the_due_queries_walk_their_partial_index_without_a_filter_or_a_sort(que
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert f"Index Scan using {index} on {Dispute._meta.db_table}" in plan, plan
+    assert "Filter" not in plan and "Sort" not in plan, plan
+
+
+def test_the_ended_pauses_are_read_from_their_partial_index_without_a_filter_or_a_sort():
+    query = pauses_ended(timezone.now()).order_by("paused_until").values("pk")[:500]
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"Index Scan using dispute_pause_ends on {Dispute._meta.db_table}" in plan, plan
     assert "Filter" not in plan and "Sort" not in plan, plan

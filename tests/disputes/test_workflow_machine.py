@@ -55,6 +55,7 @@ from disputes.models import (
     ReturnRequest,
     State,
 )
+from disputes.pauses import dispute_pause, dispute_resume, more_time_answer, more_time_ask
 from disputes.requests import request_act_by, request_open
 from disputes.review import ruling_approve, ruling_submit
 from disputes.services import dispute_act_by, dispute_open
@@ -129,6 +130,7 @@ REASONS = ("other", "not_received", "damaged", "not_as_described")  # the last t
 OUTCOMES = ("partial_refund", "full_refund", "return_and_refund", "no_refund", "bogus")
 CONDITIONS = ("ok", "damaged", "empty", "different", "lost")
 REJECTION_NOTES = ("The tracking says it was delivered.", "")
+PAUSE_REASONS = ("carrier_investigation", "public_holiday", "third_party")
 # Hours for the clock to move: just past the clocks (5 days to answer, 7 to rule and to appeal, 10 to ship
 # a return, 15 to confirm one), none (the sweeps run now), a day left (reminders), just short of the clocks.
 HOURS = st.sampled_from([121, 169, 241, 0, 361, 25, 1, 23, 119, 167, 239, 72, 287])
@@ -289,6 +291,10 @@ MUST_BE_DONE = (
     "request cancel",
     "request to_dispute",
     "sweep moved a request",
+    "pause",
+    "resume",
+    "more time asked",
+    "more time answered",
 )
 # Exceptions the workflow caught, logged and carried on past (a sweep going on with the next row, a clock
 # that failed setting its dispute aside): each one fails the step too.
@@ -504,6 +510,12 @@ def acts(kind: str, number: str, who: str, action: str, *, amount: str = "", **p
     return attempt(kind, lambda: dispute_act_by(user=user, dispute=dispute, action=action, **payload))
 
 
+def party_user(dispute: Dispute, who: str) -> User:
+    """The dispute's "buyer" or "seller", or a person by name."""
+    parties = {"buyer": dispute.order.buyer_id, "seller": dispute.order.store.owner_id}
+    return User.objects.get(pk=parties[who]) if who in parties else person(who)
+
+
 def rules(kind: str, number: str, member: str, outcome: str, amount: str) -> None:
     """A member of the team rules on the order's latest dispute: at once, or, above the approval
     threshold, for a second member to approve."""
@@ -628,6 +640,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.request_focus = ORDERS[0]  # the order whose requests the request steps act on
         self.turns = 0  # awaited_party_acts steps so far: which move it takes
         self.watch = invariants.WindowWatch()
+        self.pauses = invariants.PauseWatch()
         self.swept = False
         # Everything a sequence writes is rolled back after it (teardown).
         self.savepoint = transaction.atomic()
@@ -787,6 +800,49 @@ class WorkflowMachine(RuleBasedStateMachine):
     def team_approves(self, member):
         """Any member approves a waiting ruling: the one who proposed it and the one who ruled first too."""
         approves("approval", self.focus, member)
+
+    @step(
+        member=st.sampled_from(TEAM),
+        move=st.sampled_from(["pause", "resume", "resume the focus"]),
+        reason=st.sampled_from(PAUSE_REASONS),
+        days=st.sampled_from([3, 14, 1, 15]),
+    )
+    def team_pauses_or_resumes(self, member, move, reason, days):
+        """A member pauses the focused dispute's clocks (15 days is over the most allowed), or ends a pause by
+        hand: the latest paused dispute's of any order, or (mostly refused) the focused one's."""
+        if move == "resume":
+            dispute = Dispute.objects.filter(paused_at__isnull=False).select_related("order__store").order_by("-pk")
+            dispute = dispute.first()
+        else:
+            dispute = latest_dispute(self.focus)
+        if dispute is None:
+            return
+        if move == "pause":
+            attempt("pause", lambda: dispute_pause(staff=person(member), dispute=dispute, reason=reason, days=days))
+        else:
+            attempt("resume", lambda: dispute_resume(staff=person(member), dispute=dispute))
+
+    @step(
+        who=st.sampled_from(["seller", "buyer", "erin"]),
+        days=st.sampled_from([2, 7, 8]),
+        answer=st.sampled_from(["accept", "decline", "later", "by the asking side"]),
+    )
+    def party_asks_for_more_time(self, who, days, answer):
+        """A party (or, refused, the team) asks the other side for more days on the focused dispute's current
+        deadline; then the other side accepts or declines the latest request still waiting (this one, or one
+        left for later), or the asking side tries to answer its own (refused)."""
+        dispute = latest_dispute(self.focus)
+        if dispute is not None:
+            user = party_user(dispute, who)
+            attempt("more time asked", lambda: more_time_ask(user=user, dispute=dispute, days=days, note="Please."))
+        waiting = Dispute.objects.exclude(more_time_asked_by="").select_related("order__store").order_by("-pk").first()
+        if waiting is None or answer == "later":
+            return
+        asker = waiting.more_time_asked_by
+        other = "buyer" if asker == "seller" else "seller"
+        user = party_user(waiting, asker if answer == "by the asking side" else other)
+        accept = answer == "accept"
+        attempt("more time answered", lambda: more_time_answer(user=user, dispute=waiting, accept=accept))
 
     @step(member=st.sampled_from(TEAM), active=st.booleans())
     def member_leaves_or_returns(self, member, active):
@@ -951,6 +1007,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         now = timezone.now()
         problems = invariants.check_all(now=now, after_sweep=self.swept)
         problems += [f"windows_only_grow: {problem}" for problem in self.watch.check(now=now)]
+        problems += [f"time_left_restored: {problem}" for problem in self.pauses.check()]
         problems += [f"caught and logged: {problem}" for problem in CAUGHT]
         CAUGHT.clear()
         self.swept = False

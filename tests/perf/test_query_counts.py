@@ -109,7 +109,8 @@ READS = [
     # --- the dispute team's admin ---
     Read("/admin/", "erin", 8),  # 8 / 8
     Read("/admin/disputes/reviewqueueitem/", "erin", 12),  # 12 / 12
-    Read("/admin/disputes/reviewqueueitem/{dispute}/review/", "erin", 21),  # 21 / 21
+    # 22 / 21 before the screen showed the parties' requests for more time (one prefetch).
+    Read("/admin/disputes/reviewqueueitem/{dispute}/review/", "erin", 22),
     Read("/admin/disputes/reviewqueueitem/dashboard/", "erin", 17),  # 17 / 17
     Read("/admin/disputes/dispute/", "erin", 10),  # 10 / 10
     Read("/admin/disputes/dispute/{dispute}/change/", "erin", 18),  # 18 / 116 before the events' actors were joined
@@ -156,6 +157,30 @@ def test_a_read_asks_the_same_number_of_queries_whatever_the_size(read, perf_wor
     with django_assert_max_num_queries(read.queries):
         response = client.get(read.path.format(**perf_world.ids))
     assert response.status_code == 200, (response.status_code, read.path)
+
+
+# The dispute's reads while it is paused and both parties asked for more time: the same ceilings (the pause
+# is columns on the dispute's row; the requests for more time are one prefetch whatever their number).
+PAUSED_READS = [read for read in READS if "{dispute}/" in read.path and "confirm" not in read.path]
+
+
+@pytest.mark.parametrize("read", PAUSED_READS, ids=[read.id for read in PAUSED_READS])
+def test_a_paused_dispute_with_requests_for_more_time_reads_within_the_same_ceiling(
+    read, perf_world, django_assert_max_num_queries
+):
+    from disputes.models import Dispute, MoreTime
+    from disputes.pauses import dispute_pause
+
+    people, dispute = perf_world.people, Dispute.objects.get(pk=perf_world.ids["dispute"])
+    dispute_pause(staff=people.erin, dispute=dispute, reason="third_party", note="Bank.", days=3)
+    for party, user in (("buyer", people.alice), ("seller", people.carol)):
+        MoreTime.objects.create(dispute=dispute, party=party, asked_by=user, days=2, state=dispute.state,
+                                status=MoreTime.Status.DECLINED)  # fmt: skip
+    client = client_for(perf_world, read)
+    with django_assert_max_num_queries(read.queries):
+        response = client.get(read.path.format(**perf_world.ids))
+    assert response.status_code == 200, (response.status_code, read.path)
+    assert b"Bank." in response.content
 
 
 def test_the_worlds_hold_what_they_say(perf_world):

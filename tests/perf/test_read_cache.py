@@ -312,3 +312,47 @@ def test_a_kept_page_follows_the_readers_navigation(world, opened):
     make_order(buyer=world.carol, store=world.daves, number="B-1", shipped_at=SHIPPED)
     after = page(carol, dispute_page)
     assert f'href="{reverse("orders:list")}"' in after
+
+
+def test_a_pause_and_more_time_are_seen_by_the_next_read(world, opened):
+    from disputes.models import MoreTime
+    from disputes.pauses import dispute_pause, dispute_resume, more_time_answer, more_time_ask
+
+    assert read(world.alice, opened.pk)["pause"] is None
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute_pause(staff=world.erin, dispute=opened, reason="public_holiday", note="New year.", days=3)
+    paused = read(world.alice, opened.pk)
+    assert paused["pause"]["note"] == "New year." and paused["respond_by"] is None
+    assert paused["time_left_seconds"]["respond_by"] == 5 * 86400
+    # A pause edited in place (admin, a bulk fix) is a change of the dispute's own row.
+    Dispute.objects.filter(pk=opened.pk).update(pause_note="New year's day.")
+    assert read(world.alice, opened.pk)["pause"]["note"] == "New year's day."
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute_resume(staff=world.erin, dispute=opened)
+        more_time_ask(user=world.carol, dispute=opened, days=2, note="Please.")
+    asked = read(world.alice, opened.pk)
+    assert asked["pause"] is None and [m["status"] for m in asked["more_time"]] == ["pending"]
+    # A request for more time changed without an event (a bulk edit): its own table is part of the version.
+    MoreTime.objects.filter(dispute=opened).update(note="Please, two days.")
+    assert read(world.alice, opened.pk)["more_time"][0]["note"] == "Please, two days."
+    with time_machine.travel(OPEN_AT, tick=False):
+        more_time_answer(user=world.alice, dispute=opened, accept=True)
+    assert read(world.carol, opened.pk)["more_time"][0]["status"] == "accepted"
+
+
+def test_a_kept_page_shows_a_pause_and_a_request_for_more_time(world, opened):
+    from disputes.models import MoreTime
+    from disputes.pauses import dispute_pause, more_time_ask
+
+    alice = browser(world.alice)
+    dispute_page = f"/disputes/{opened.pk}/"
+    first = page(alice, dispute_page)
+    assert page(alice, dispute_page) == first
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute_pause(staff=world.erin, dispute=opened, reason="carrier_investigation", note="Parcel traced.", days=3)
+    assert "Parcel traced." in page(alice, dispute_page)
+    with time_machine.travel(OPEN_AT, tick=False):
+        more_time_ask(user=world.carol, dispute=opened, days=2, note="Out of office.")
+    assert "Out of office." in page(alice, dispute_page)
+    MoreTime.objects.filter(dispute=opened).update(note="Back on Monday.")
+    assert "Back on Monday." in page(alice, dispute_page)
