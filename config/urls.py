@@ -11,7 +11,7 @@ from core.api import DocsPermission
 from core.health import healthz, readyz
 from core.metrics import metrics_view
 from disputes import api as disputes_api
-from disputes import order_pages, request_api
+from disputes import case_api, order_pages, request_api
 from disputes.views import dispute_open_view
 from messaging import api as messaging_api
 from orders import api as orders_api
@@ -64,6 +64,13 @@ api_patterns = [
     path(
         "disputes/<int:pk>/more-time/answer/", disputes_api.MoreTimeAnswerApi.as_view(), name="dispute-more-time-answer"
     ),
+    path("cases/", case_api.CaseListCreateApi.as_view(), name="cases"),
+    path("cases/<int:pk>/", case_api.CaseDetailApi.as_view(), name="case"),
+    path("cases/<int:pk>/disputes/", case_api.CaseDisputesApi.as_view(), name="case-disputes"),
+    path("cases/<int:pk>/disputes/<int:dispute>/", case_api.CaseDisputeApi.as_view(), name="case-dispute"),
+    path("cases/<int:pk>/ruling/", case_api.CaseRulingApi.as_view(), name="case-ruling"),
+    path("cases/<int:pk>/ruling/approve/", case_api.CaseRulingApproveApi.as_view(), name="case-ruling-approve"),
+    path("cases/<int:pk>/ruling/withdraw/", case_api.CaseRulingWithdrawApi.as_view(), name="case-ruling-withdraw"),
     path("orders/<str:number>/requests/", request_api.RequestOpenApi.as_view(), name="order-requests"),
     path("requests/", request_api.RequestListApi.as_view(), name="requests"),
     path("requests/<int:pk>/", request_api.RequestDetailApi.as_view(), name="request"),

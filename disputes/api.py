@@ -30,7 +30,7 @@ def dispute_detail(dispute_id: int, *, visible_to=None) -> Dispute:
     for missing and forbidden), in the same query."""
     base = Dispute.objects if visible_to is None else disputes_visible_to(visible_to)
     found = (
-        base.select_related("order__store", "order__buyer", "assignee", "return_carrier", "from_request")
+        base.select_related("order__store", "order__buyer", "assignee", "return_carrier", "from_request", "case")
         .prefetch_related(
             Prefetch("proposals", queryset=Proposal.objects.select_related("author")),
             Prefetch(

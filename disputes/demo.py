@@ -4,17 +4,27 @@ Each stands on an order made for it (orders/demo.py JOURNEY_ORDERS) whose facts 
 dispute says: "not received" on an order shipped and never delivered (or marked delivered but not
 found), an item's condition on a delivered order with photos of it. Safe to run twice: an order that
 already has a dispute is left as it is.
+
+A linked case (`seed_case`): orders of one SF Express container from Carol's Gadgets that never
+arrived, escalated to the team, three of them in one open case, a fourth left for the case's
+suggestions to find.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
+from django.utils import timezone
+
 from accounts.models import User
-from disputes.models import PauseReason
+from disputes.cases import case_create
+from disputes.models import Dispute, PauseReason
 from disputes.pauses import dispute_pause
 from disputes.requests import request_act_by, request_open
 from disputes.services import dispute_act_by, dispute_open
 from messaging.demo import drawing
+from orders import services as order_services
 from orders.models import Carrier, Order
+from sellers.models import Store
 
 
 def _open(order: Order, reason: str, *, received: bool, text: str, amount=None, return_item=False, photo=False):
@@ -148,3 +158,75 @@ def seed_disputes() -> None:
     )
     for order in orders.order_by("number"):
         DISPUTES[order.number](order, erin)
+    seed_case(erin)
+
+
+# --- a linked case ---------------------------------------------------------------------------------
+
+CASE_REASON = "One shipment container was lost by the carrier; every order in it is refunded the same way."
+CASE_NOTE = (
+    "SF Express confirmed that container SF7741 never left the port at Yantian; Carol's Gadgets has claimed "
+    "from the carrier. Every order in it gets the same ruling: a full refund."
+)
+
+# number, buyer, placed / shipped (days ago), tracking number, product, linked into the case. All at
+# Carol's Gadgets by SF Express, shipped within one week and never delivered. DD-4101 and DD-4102 went
+# in one parcel (one tracking number); DD-4104 is left out of the case for its suggestions to find
+# (the same carrier, shipped the same week; the same store and reason, opened the same week).
+CASE_ORDERS = [
+    ("DD-4101", "alice", 17, 14, "SF7741000417", ("Bluetooth speaker", Decimal("54.00")), True),
+    ("DD-4102", "bob", 17, 14, "SF7741000417", ("LED desk lamp", Decimal("31.25")), True),
+    ("DD-4103", "bob", 16, 13, "SF7741000418", ("Wireless earbuds", Decimal("39.90")), True),
+    ("DD-4104", "alice", 15, 12, "SF7741000431", ("USB-C hub, 7 ports", Decimal("24.50")), False),
+]
+
+
+def _case_order(number: str, buyer: User, placed: int, shipped: int, tracking: str, product) -> Order:
+    """The order, shipped with its tracking number (orders/demo.py's orders each have their own)."""
+    order = Order.objects.filter(number=number).first()
+    if order is not None:
+        return order
+    platform = User.objects.get(username="platform")
+    carrier = Carrier.objects.get(code="sf_express")
+    now = timezone.now().replace(second=0, microsecond=0)
+    title, price = product
+    order, _created = order_services.order_create(
+        actor=platform,
+        number=number,
+        buyer=buyer,
+        store=Store.objects.get(slug="carols-gadgets"),
+        carrier=carrier,
+        placed_at=now - timedelta(days=placed),
+        ship_by=now - timedelta(days=placed - 3),
+        total=price,
+        currency="USD",
+        items=[order_services.ItemLine(title=title, quantity=1, unit_price=price)],
+    )
+    return order_services.order_record_shipment(
+        actor=platform, order=order, carrier=carrier, tracking_number=tracking, shipped_at=now - timedelta(days=shipped)
+    )
+
+
+def _lost_in_container(order: Order) -> Dispute:
+    """Opened, rejected by carol (she waits for the carrier), escalated by the buyer: with the team."""
+    dispute = _open(order, "not_received", received=False, text="The tracking stopped at the port in Yantian.")
+    dispute_act_by(user=order.store.owner, dispute=dispute, action="reject",
+                   note="It left our warehouse on time; SF Express has it. Please wait for the carrier.")  # fmt: skip
+    return dispute_act_by(user=order.buyer, dispute=dispute, action="escalate",
+                          note="SF Express says the whole container is missing.")  # fmt: skip
+
+
+def seed_case(erin: User) -> None:
+    """The container's disputes, and the case linking three of them, made once: a later run leaves
+    whatever the team did with them since (ruled, taken out, the suggestion linked) as it is."""
+    opened = {}
+    for number, buyer, placed, shipped, tracking, product, _linked in CASE_ORDERS:
+        order = _case_order(number, User.objects.get(username=buyer), placed, shipped, tracking, product)
+        if order.disputes.exists():
+            continue
+        opened[number] = _lost_in_container(Order.objects.select_related("store__owner", "buyer").get(pk=order.pk))
+    if "DD-4101" in opened:
+        _claim(opened["DD-4101"], erin)  # alice's is under review by erin; the others wait in the queue
+    members = [opened[number].pk for number, *_rest, linked in CASE_ORDERS if linked and number in opened]
+    if members:
+        case_create(staff=erin, public_reason=CASE_REASON, note=CASE_NOTE, disputes=members)

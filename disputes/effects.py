@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from accounts import roles
@@ -25,6 +24,7 @@ from disputes.policy import SELLER, covers_return, postage_payer
 from disputes.terms import (
     ZERO,
     agree,
+    approval_threshold,
     check_amount,
     postage_due,
     propose,
@@ -144,6 +144,10 @@ def seller_confirms_return(step: Step, *, condition: str | None = None) -> State
 
 def appeals(step: Step) -> State:
     dispute = step.dispute
+    if dispute.case_id is not None:
+        # An appeal takes the dispute out of its linked case: it is reviewed alone (the event says so).
+        dispute._left_case = dispute.case_id
+        dispute.case = None
     if step.party == Party.BUYER:
         dispute.buyer_appealed = True
     else:
@@ -179,14 +183,29 @@ def team_assigns(step: Step, *, member: User | None = None) -> State:
     return S.UNDER_REVIEW
 
 
-def team_rules(step: Step, *, outcome: str | None = None, refund_amount=None, approved_by: User | None = None) -> State:
+def team_rules(
+    step: Step,
+    *,
+    outcome: str | None = None,
+    refund_amount=None,
+    approved_by: User | None = None,
+    case: int | None = None,
+) -> State:
+    """The team rules: alone, or (`case`) as one of a linked case's disputes, ruled together."""
     dispute, actor, now = step.dispute, step.actor, step.now
+    if dispute.case_id is not None and case is None:
+        raise RuleViolation(
+            "in_case",
+            _("This dispute is ruled with the others of linked case %(case)s: rule the case, or take it out first.")
+            % {"case": dispute.case_id},
+        )
     target, return_item = ruling_target(dispute, outcome=outcome, refund_amount=refund_amount)
-    if target > settings.RULING_APPROVAL_THRESHOLD and approved_by is None:
+    limit = approval_threshold(dispute.order.currency)
+    if target > limit and approved_by is None:
         raise RuleViolation(
             "approval_required",
             _("A ruling above %(limit)s needs a second team member's approval.")
-            % {"limit": format_money(settings.RULING_APPROVAL_THRESHOLD, dispute.order.currency)},
+            % {"limit": format_money(limit, dispute.order.currency)},
         )
     if approved_by is not None:
         from disputes.routing import is_available_reviewer

@@ -169,6 +169,8 @@ def _apply(
         event_payload["pause_ended"] = True
     if getattr(dispute, "_handover_from", None):
         event_payload["handover_from"] = dispute._handover_from
+    if getattr(dispute, "_left_case", None):
+        event_payload["left_case"] = dispute._left_case
     if dispute.state == S.RESOLVED and from_state != S.RESOLVED:
         amount = money_str(dispute.resolved_refund_amount, dispute.order.currency)
         event_payload.update(outcome=dispute.outcome, refund_amount=amount, cause=dispute.cause)

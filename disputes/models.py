@@ -50,6 +50,10 @@ class Outcome(models.TextChoices):
     NO_REFUND = "no_refund", _("No refund")
 
 
+# What a ruling of the dispute team may decide: an outcome, or the item back first and then the refund.
+RULING_OUTCOMES = [*Outcome.choices, ("return_and_refund", _("Return and refund"))]
+
+
 class Cause(models.TextChoices):
     AGREEMENT = "agreement", _("Buyer and seller agreed")
     SELLER_TIMEOUT = "seller_timeout", _("The seller did not answer in time")
@@ -154,6 +158,11 @@ class Dispute(models.Model):
     # The side whose request for more time waits for the other side's answer ("" when none): read by
     # every transition, so a state that moves on lapses the request without a query when there is none.
     more_time_asked_by = models.CharField(max_length=6, blank=True)
+    # The linked case this dispute is ruled with (disputes/cases.py): the team's alone; a party sees only
+    # the case's public reason.
+    case = models.ForeignKey(
+        "Case", on_delete=models.PROTECT, null=True, blank=True, related_name="disputes", verbose_name=_("case")
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -429,6 +438,71 @@ class PendingRuling(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} on dispute {self.dispute_id} ({self.status})"
+
+
+class Case(models.Model):
+    """Disputes that share a cause (one lost container, one carrier's strike, one bad batch), linked by
+    the dispute team and ruled once together (disputes/cases.py). The parties see only `public_reason`."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RULED = "ruled", _("Ruled")
+
+    public_reason = models.CharField(_("reason shown to the parties"), max_length=300, blank=True)
+    note = models.TextField(_("team note"), max_length=4000, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    ruled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("linked case")
+        verbose_name_plural = _("linked cases")
+
+    def __str__(self) -> str:
+        return f"Case {self.pk}"
+
+    @property
+    def is_ruled(self) -> bool:
+        return self.status == self.Status.RULED
+
+
+class CaseRuling(models.Model):
+    """One ruling over a whole case: the outcome and the amount for each member dispute, fixed when it is
+    proposed. Above the approval threshold (in total, currency by currency) it waits for a second team
+    member. At most one per case is waiting or applied (a constraint): a case is ruled once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for a second approval")
+        APPLIED = "applied", _("Applied")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="rulings")
+    outcome = models.CharField(max_length=20)
+    percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    # {dispute id: the buyer's total from that dispute, as a decimal string}; {currency: total} for the approval.
+    amounts = models.JSONField(default=dict)
+    totals = models.JSONField(default=dict)
+    note = models.TextField(max_length=4000)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status__in=["pending", "applied"]), name="one_live_case_ruling"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} on case {self.case_id} ({self.status})"
 
 
 class MoreTime(models.Model):

@@ -104,6 +104,10 @@ def notify_event(dispute: Dispute, event: DisputeEvent, *, writes: "Writes") -> 
         for user, role in ((buyer, "buyer"), (seller, "seller")):
             tell(user, PAUSE_EVENTS[action], role, **_pause_params(dispute, event))
         return
+    if action in ("case_linked", "case_unlinked"):
+        for user, role in ((buyer, "buyer"), (seller, "seller")):
+            tell(user, K.CASE_LINKED, role, reason=event.payload.get("reason", ""))
+        return
     if action in ("more_time", "more_time_answer"):
         # The ask goes to the other side; the answer to the side that asked.
         asker = event.actor_party if action == "more_time" else event.payload.get("asked_by")

@@ -9,11 +9,13 @@ from rest_framework import serializers
 from accounts import roles
 from core.money import MoneyField, money_str
 from disputes.models import (
+    RULING_OUTCOMES,
+    Case,
+    CaseRuling,
     Dispute,
     DisputeEvent,
     Evidence,
     MoreTime,
-    Outcome,
     PauseReason,
     Proposal,
     Reason,
@@ -75,7 +77,7 @@ class ReturnReceivedSerializer(serializers.Serializer):
 
 
 class RulingSerializer(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=[*Outcome.choices, ("return_and_refund", _("Return and refund"))])
+    outcome = serializers.ChoiceField(choices=RULING_OUTCOMES)
     refund_amount = amount_in(required=False, allow_null=True)
     note = serializers.CharField(max_length=4000)
 
@@ -137,7 +139,9 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
 
 # Event payload keys that name team members: the team sees them, the parties never do.
-STAFF_PAYLOAD_KEYS = frozenset({"handover_from", "member", "approved_by", "pending_ruling"})
+STAFF_PAYLOAD_KEYS = frozenset(
+    {"handover_from", "member", "approved_by", "pending_ruling", "case", "left_case", "case_ruling"}
+)
 # Event payload keys that hold an amount: written in the currency's minor unit, however the event
 # stored it ("1234.00" or "1234.000" for yen from before, or from a three-decimal column, is "1234").
 MONEY_PAYLOAD_KEYS = frozenset({"refund_amount", "refunded_now", "refunded", "amount", "total", "postage"})
@@ -194,6 +198,13 @@ class DisputeListSerializer(serializers.ModelSerializer):
     def get_awaiting(self, dispute) -> str | None:
         return awaiting(dispute)
 
+    def to_representation(self, dispute):
+        data = super().to_representation(dispute)
+        request = self.context.get("request")
+        if request and roles.is_dispute_team(request.user):
+            data["case"] = dispute.case_id  # the team's alone: a party sees the case's public reason only
+        return data
+
 
 class DisputeSerializer(DisputeListSerializer):
     request = serializers.SerializerMethodField()
@@ -217,6 +228,10 @@ class DisputeSerializer(DisputeListSerializer):
         help_text="While paused: what each clock had left, in seconds, by its deadline field; else null."
     )
     more_time = MoreTimeSerializer(many=True, help_text="The parties' requests for more time, oldest first.")
+    case_reason = serializers.SerializerMethodField(
+        help_text="Null, or why the dispute team rules this dispute together with others (a linked case): the "
+        "case's public reason. The dispute team also sees `case`, the case's id."
+    )
 
     class Meta(DisputeListSerializer.Meta):
         fields = [
@@ -241,6 +256,7 @@ class DisputeSerializer(DisputeListSerializer):
             "pause",
             "time_left_seconds",
             "more_time",
+            "case_reason",
         ]
 
     @extend_schema_field(
@@ -385,6 +401,11 @@ class DisputeSerializer(DisputeListSerializer):
             return None
         return dispute.order.return_policy_snapshot.get("return_address")
 
+    def get_case_reason(self, dispute) -> str | None:
+        from disputes.cases import public_reason
+
+        return public_reason(dispute.case) if dispute.case_id else None
+
     def get_ruling(self, dispute) -> dict | None:
         if not dispute.ruled_at:
             return None
@@ -396,3 +417,169 @@ class DisputeSerializer(DisputeListSerializer):
         if request and roles.is_dispute_team(request.user):
             data["assignee"] = dispute.assignee.username if dispute.assignee else None
         return data
+
+
+# --- linked cases (disputes/cases.py): the dispute team's alone -------------------------------------
+
+
+def _totals_out(by_currency: dict) -> list[dict]:
+    return [{"currency": currency, "amount": money_str(amount, currency)} for currency, amount in by_currency.items()]
+
+
+class CaseInSerializer(serializers.Serializer):
+    public_reason = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="",
+        help_text="Why these disputes are ruled together, as both parties of each read it.",
+    )  # fmt: skip
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    disputes = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=500
+    )
+
+
+class CaseDisputeInSerializer(serializers.Serializer):
+    dispute = serializers.IntegerField(min_value=1)
+
+
+class CaseRulingInSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=RULING_OUTCOMES)
+    percent = serializers.DecimalField(
+        max_digits=5, decimal_places=2, required=False, allow_null=True, min_value=Decimal("0.01"),
+        max_value=Decimal("100"), help_text="Each dispute gets this share of what its items are worth.",
+    )  # fmt: skip
+    amounts = serializers.DictField(
+        child=serializers.CharField(max_length=30), required=False, allow_empty=True,
+        help_text='Or the buyer\'s total from each dispute, by its id: {"12": "40.00"}.',
+    )  # fmt: skip
+    note = serializers.CharField(max_length=4000)
+
+
+class CaseListSerializer(serializers.ModelSerializer):
+    disputes_count = serializers.IntegerField(read_only=True)
+    created_by = serializers.CharField(source="created_by.username")
+
+    class Meta:
+        model = Case
+        fields = ["id", "public_reason", "status", "disputes_count", "created_by", "created_at", "ruled_at"]
+
+
+def case_ruling_out(ruling: CaseRuling | None) -> dict | None:
+    if ruling is None:
+        return None
+    return {
+        "status": ruling.status,
+        "outcome": ruling.outcome,
+        "percent": str(ruling.percent) if ruling.percent is not None else None,
+        "amounts": ruling.amounts,
+        "totals": [{"currency": c, "amount": a} for c, a in ruling.totals.items()],
+        "note": ruling.note,
+        "proposed_by": ruling.proposed_by.username,
+        "approved_by": ruling.approved_by.username if ruling.approved_by else None,
+        "created_at": ruling.created_at.isoformat(),
+        "decided_at": ruling.decided_at.isoformat() if ruling.decided_at else None,
+    }
+
+
+def case_out(case: Case, *, suggestions: bool = True) -> dict:
+    """A case as the dispute team reads it: every member with its state, amounts and clocks, the totals at
+    stake, the ruling waiting or applied, and the suggested disputes to link."""
+    from disputes.cases import at_stake, case_members, case_suggestions, needs_approval
+
+    members = case_members(case)
+    stake = at_stake(members)
+    ruling = case.rulings.exclude(status=CaseRuling.Status.WITHDRAWN).select_related("proposed_by", "approved_by")
+    found = case_suggestions(case=case) if suggestions and not case.is_ruled else []
+    return {
+        "id": case.pk,
+        "public_reason": case.public_reason,
+        "note": case.note,
+        "status": case.status,
+        "created_by": case.created_by.username,
+        "created_at": case.created_at.isoformat(),
+        "ruled_at": case.ruled_at.isoformat() if case.ruled_at else None,
+        "disputes": [
+            {
+                "id": m.dispute.pk,
+                "order": m.dispute.order.number,
+                "state": m.dispute.state,
+                "awaiting": awaiting(m.dispute),
+                "currency": m.currency,
+                "at_stake": money_str(m.at_stake, m.currency),
+                "worth": money_str(m.worth, m.currency),
+                "ruled_amount": money_str(m.ruled, m.currency) if m.ruled is not None else None,
+                "respond_by": m.dispute.respond_by.isoformat() if m.dispute.respond_by else None,
+                "escalate_at": m.dispute.escalate_at.isoformat() if m.dispute.escalate_at else None,
+                "paused_until": m.dispute.paused_until.isoformat() if m.dispute.paused_until else None,
+                "assignee": m.dispute.assignee.username if m.dispute.assignee else None,
+            }
+            for m in members
+        ],
+        "at_stake": _totals_out(stake),
+        "needs_approval": needs_approval(stake),
+        "ruling": case_ruling_out(ruling.first()),
+        "suggestions": [
+            {"dispute": f.dispute.pk, "order": f.dispute.order.number, "state": f.dispute.state, "why": f.why}
+            for f in found
+        ],
+    }
+
+
+class CaseMemberDoc(serializers.Serializer):
+    id = serializers.IntegerField()
+    order = serializers.CharField()
+    state = serializers.CharField()
+    awaiting = serializers.CharField(allow_null=True)
+    currency = serializers.CharField()
+    at_stake = serializers.CharField(help_text="What the buyer asks now, in the currency's minor unit.")
+    worth = serializers.CharField(help_text="The most a ruling can give the buyer from this dispute.")
+    ruled_amount = serializers.CharField(allow_null=True, help_text="The buyer's total under the case's ruling.")
+    respond_by = serializers.DateTimeField(allow_null=True)
+    escalate_at = serializers.DateTimeField(allow_null=True)
+    paused_until = serializers.DateTimeField(allow_null=True)
+    assignee = serializers.CharField(allow_null=True)
+
+
+class TotalDoc(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = serializers.CharField()
+
+
+class CaseRulingDoc(serializers.Serializer):
+    status = serializers.ChoiceField(choices=CaseRuling.Status.choices)
+    outcome = serializers.CharField()
+    percent = serializers.CharField(allow_null=True)
+    amounts = serializers.DictField(child=serializers.CharField(), help_text="The buyer's total, by dispute id.")
+    totals = TotalDoc(many=True)
+    note = serializers.CharField()
+    proposed_by = serializers.CharField()
+    approved_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class SuggestionDoc(serializers.Serializer):
+    dispute = serializers.IntegerField()
+    order = serializers.CharField()
+    state = serializers.CharField()
+    why = serializers.ListField(
+        child=serializers.ChoiceField(choices=["tracking", "store_reason_week", "carrier_week"])
+    )
+
+
+class CaseSerializer(serializers.Serializer):
+    """The shape of `case_out` (documentation for the schema)."""
+
+    id = serializers.IntegerField()
+    public_reason = serializers.CharField()
+    note = serializers.CharField()
+    status = serializers.ChoiceField(choices=Case.Status.choices)
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    ruled_at = serializers.DateTimeField(allow_null=True)
+    disputes = CaseMemberDoc(many=True)
+    at_stake = TotalDoc(many=True, help_text="The live members' total at stake, currency by currency.")
+    needs_approval = serializers.ListField(
+        child=serializers.CharField(), help_text="The currencies whose total is above their approval threshold."
+    )
+    ruling = CaseRulingDoc(allow_null=True, help_text="The ruling waiting for approval or applied, or null.")
+    suggestions = SuggestionDoc(many=True, help_text="Live disputes that look like sharing the cause.")

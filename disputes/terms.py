@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
@@ -198,6 +199,12 @@ def agree(dispute: Dispute, *, amount: Decimal, return_item: bool, cause: str, n
         dispute.agreed_cause = cause
         return State.AWAITING_RETURN
     return resolve(dispute, amount=amount, cause=cause, now=now, writes=writes)
+
+
+def approval_threshold(currency: str) -> Decimal:
+    """Above this a ruling (a linked case's: its total in this currency) needs a second team member's
+    approval: the currency's own threshold, else the default."""
+    return settings.RULING_APPROVAL_THRESHOLDS.get(currency.upper(), settings.RULING_APPROVAL_THRESHOLD)
 
 
 def ruling_target(dispute: Dispute, *, outcome, refund_amount) -> tuple[Decimal, bool]:

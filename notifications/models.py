@@ -49,6 +49,7 @@ class Notification(models.Model):
         DISPUTE_PAUSED = "dispute_paused", _("Dispute paused")
         DISPUTE_RESUMED = "dispute_resumed", _("Dispute resumed")
         MORE_TIME = "more_time", _("More time on a deadline")
+        CASE_LINKED = "case_linked", _("Reviewed with disputes that share its cause")
 
     # Served by the (recipient, -created_at) index below.
     recipient = models.ForeignKey(

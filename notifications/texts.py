@@ -584,6 +584,24 @@ def dispute_resumed(p: dict) -> Words:
     return title, happened, "", ""
 
 
+def case_linked(p: dict) -> Words:
+    """To both parties: the dispute joined a linked case (the case's public reason, nothing of its other
+    members), or left it and is reviewed alone again."""
+    if p.get("event") == "case_unlinked":
+        title = order_title(p, _("the dispute is reviewed on its own again"))
+        happened = _("The dispute team took your dispute on order %(n)s out of the disputes it rules together.") % {
+            "n": p.get("order")
+        }
+        return title, happened, _("It is reviewed and ruled on its own; nothing else changes for you."), ""
+    title = order_title(p, _("the dispute is reviewed with others that share its cause"))
+    happened = _("The dispute team will rule your dispute on order %(n)s together with others: %(reason)s") % {
+        "n": p.get("order"),
+        "reason": p.get("reason", ""),
+    }
+    action = _("Nothing changes in what you can do: your deadlines, offers and evidence stay your own.")
+    return title, happened, action, _("The other disputes and their parties stay private, as yours does to them.")
+
+
 def more_time(p: dict) -> Words:
     """A request for more time: asked (to the other side), accepted or declined (to the side that asked)."""
     days, side = p.get("days"), other_side(p)
@@ -764,6 +782,7 @@ WORDS: dict[str, Callable[[dict], Words]] = {
     K.DISPUTE_PAUSED: dispute_paused,
     K.DISPUTE_RESUMED: dispute_resumed,
     K.MORE_TIME: more_time,
+    K.CASE_LINKED: case_linked,
 }
 
 

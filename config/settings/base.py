@@ -284,6 +284,10 @@ SPECTACULAR_SETTINGS = {
         "RequestOutcomeEnum": "disputes.models.RequestOutcome",
         "DisputeOutcomeEnum": "disputes.models.Outcome",
         "ProposalKindEnum": "disputes.models.Proposal.Kind",
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "CaseStatusEnum": "disputes.models.Case.Status",
+        "CaseRulingStatusEnum": "disputes.models.CaseRuling.Status",
+        "RulingOutcomeEnum": "disputes.models.RULING_OUTCOMES",
     },
 }
 
@@ -445,5 +449,16 @@ REPLACEMENT_DELIVERY_DAYS = env.int("REPLACEMENT_DELIVERY_DAYS", default=10)
 # Return postage the seller pays under its policy is refunded with the item, up to this share of the
 # order's total (percent). It is the one refund allowed above what the buyer paid.
 RETURN_POSTAGE_CAP_PERCENT = env.int("RETURN_POSTAGE_CAP_PERCENT", default=20)
-# A ruling refunding more than this (in the order's currency) needs a second team member's approval.
+# A ruling refunding more than its currency's threshold here needs a second team member's approval; a
+# linked case's ruling compares its total currency by currency. RULING_APPROVAL_THRESHOLDS overrides or
+# adds currencies ("EUR=450.00,JPY=75000"); any currency not named (US dollars among them) uses
+# RULING_APPROVAL_THRESHOLD.
 RULING_APPROVAL_THRESHOLD = Decimal(env.str("RULING_APPROVAL_THRESHOLD", default="500.00"))
+RULING_APPROVAL_THRESHOLDS = {
+    code.strip().upper(): Decimal(amount.strip())
+    for code, amount in {
+        "EUR": "500.00", "GBP": "400.00", "JPY": "75000", "CNY": "3500.00", "HKD": "4000.00",
+        "BRL": "2500.00", "RUB": "45000.00",
+        **env.dict("RULING_APPROVAL_THRESHOLDS", default={}),
+    }.items()
+}  # fmt: skip

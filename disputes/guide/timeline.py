@@ -110,11 +110,14 @@ def _event_text(event: DisputeEvent, dispute: Dispute, viewer: str | None) -> st
             "seller": _("The seller confirmed the returned item: %(condition)s."),
         }[who] % {"condition": condition}
     if action == "appeal":
-        return {
+        text = {
             "you": _("You appealed the ruling."),
             "buyer": _("The buyer appealed the ruling."),
             "seller": _("The seller appealed the ruling."),
         }[who]
+        if p.get("left_case"):
+            text += " " + _("The dispute left the disputes ruled together with it and is reviewed alone.")
+        return text
     if action == "seller_timeout":
         return {
             Party.BUYER: _("The seller did not answer in time, so your request was granted."),
@@ -158,6 +161,14 @@ def _event_text(event: DisputeEvent, dispute: Dispute, viewer: str | None) -> st
         if p.get("by_hand"):
             return _("The dispute team ended the pause: each deadline has the time it had left.")
         return _("The pause ended: each deadline has the time it had left.")
+    if action == "case_linked":
+        if not viewer:
+            return _("Linked to case %(case)s: %(reason)s") % {"case": p.get("case"), "reason": p.get("reason", "")}
+        return _("The dispute team will rule this dispute together with others that share its cause: %(reason)s") % {
+            "reason": p.get("reason", "")
+        }
+    if action == "case_unlinked":
+        return _("The dispute team took this dispute out of the disputes it rules together: it is reviewed alone.")
     if action == "more_time":
         return {
             "you": _("You asked for %(days)s more days on the current deadline."),

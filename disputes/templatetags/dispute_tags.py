@@ -27,6 +27,8 @@ EVENT_LABELS = {
     "resume": _("the deadlines run again"),
     "more_time": _("asked for more time"),
     "more_time_answer": _("answered the request for more time"),
+    "case_linked": _("linked to a case"),
+    "case_unlinked": _("taken out of its case"),
 }
 
 

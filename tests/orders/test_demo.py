@@ -3,8 +3,10 @@
 import pytest
 from django.utils import timezone
 
-from disputes.demo import seed_disputes
-from disputes.models import CONDITION_REASONS, Dispute, Reason
+from accounts.models import User
+from disputes.cases import case_remove, case_suggestions
+from disputes.demo import CASE_REASON, seed_disputes
+from disputes.models import CONDITION_REASONS, Case, Dispute, Reason
 from disputes.states import State
 from messaging.demo import seed_messages
 from messaging.models import Message
@@ -64,6 +66,25 @@ def the_sellers_have_extension_requests_to_answer():
     assert all(request.note for request in pending)
 
 
+def a_case_links_the_lost_container_and_its_suggestion_finds_the_fourth_order():
+    case = Case.objects.get()
+    assert case.status == Case.Status.OPEN and case.public_reason == CASE_REASON
+    members = case.disputes.select_related("order__buyer", "order__shipment_carrier")
+    assert sorted(d.order.number for d in members) == ["DD-4101", "DD-4102", "DD-4103"]
+    assert all(d.state in (State.ESCALATED, State.UNDER_REVIEW) for d in members)
+    assert {d.order.buyer.username for d in members} == {"alice", "bob"}
+    assert {d.order.shipment_carrier.code for d in members} == {"sf_express"}
+    tracking = [d.order.tracking_number for d in members]
+    assert any(tracking.count(number) == 2 for number in tracking), "two members share a tracking number"
+    suggested = {s.dispute.order.number: s.why for s in case_suggestions(case=case)}
+    assert "carrier_week" in suggested["DD-4104"]
+    fourth = Dispute.objects.get(order__number="DD-4104")
+    assert fourth.case_id is None and fourth.state == State.ESCALATED
+    # alice's member is with erin; the paused dispute stays paused beside the case.
+    assert Dispute.objects.get(order__number="DD-4101").assignee.username == "erin"
+    assert Dispute.objects.get(order__number="DD-4003").paused_until is not None
+
+
 def test_the_demo_lets_a_newcomer_walk_every_journey_and_agrees_with_itself(demo):
     each_buyer_has_an_open_order_without_a_dispute_and_a_not_yet_open_one_at_each_store()
     there_is_a_dispute_in_every_state()
@@ -71,12 +92,19 @@ def test_the_demo_lets_a_newcomer_walk_every_journey_and_agrees_with_itself(demo
     a_message_about_a_cracked_item_is_on_a_delivered_order()
     the_demo_policies_are_consistent()
     the_sellers_have_extension_requests_to_answer()
+    a_case_links_the_lost_container_and_its_suggestion_finds_the_fourth_order()
     # Seeding again changes nothing.
-    counts = (Order.objects.count(), Dispute.objects.count(), Message.objects.count())
+    counts = (Order.objects.count(), Dispute.objects.count(), Message.objects.count(), Case.objects.count())
     seed_orders()
     seed_messages()
     seed_disputes()
-    assert (Order.objects.count(), Dispute.objects.count(), Message.objects.count()) == counts
+    assert (Order.objects.count(), Dispute.objects.count(), Message.objects.count(), Case.objects.count()) == counts
+    assert Case.objects.get().disputes.count() == 3
+    # What the team did since stays done: a member taken out is not linked again.
+    case = Case.objects.get()
+    case_remove(staff=User.objects.get(username="erin"), case=case, dispute_id=case.disputes.order_by("pk").last().pk)
+    seed_disputes()
+    assert case.disputes.count() == 2 and Case.objects.count() == 1
 
 
 def test_the_readme_names_every_journey_order():

@@ -4,6 +4,7 @@ from django.db import transaction
 from disputes.demo import seed_disputes, seed_requests
 from messaging.demo import seed_messages
 from orders.demo import PASSWORD, PEOPLE, refusal, seed_orders
+from orders.models import Order
 
 
 class Command(BaseCommand):
@@ -22,6 +23,8 @@ class Command(BaseCommand):
             seed_messages()
             seed_disputes()
             seed_requests()
+            # The linked case's orders are made with its disputes (disputes/demo.py): count them too.
+            counts["orders"] = Order.objects.count()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {counts}"))
         logins = ", ".join(p[0] for p in PEOPLE)
         self.stdout.write(f"Demo logins (password for all: {PASSWORD}): {logins}")
