@@ -7,6 +7,7 @@ from django.urls import path, reverse_lazy
 from core.admin import ReadOnlyAdmin
 from disputes.admin_queue import NeedsPersonFilter
 from disputes.models import (
+    Case,
     Dispute,
     DisputeEvent,
     Evidence,
@@ -140,6 +141,10 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
 
 
 from disputes import admin_queue  # noqa: E402,F401  (registers the review queue)
+from disputes.case_pages import CaseAdmin  # noqa: E402  (its admin_views import needs the queue's module first)
+
+# Linked cases: the list, and each case's page at /admin/disputes/case/<id>/ (CaseAdmin.get_urls).
+admin.site.register(Case, CaseAdmin)
 
 # "View site" in admin's header: the dispute pages as the team sees them (the site's home
 # sends the team straight back to admin).

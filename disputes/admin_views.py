@@ -13,19 +13,22 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts import roles
 from accounts.roles import team_members
 from core.errors import RuleViolation
 from core.money import DECIMAL_PLACES, MAX_DIGITS, format_money
+from disputes import cases
 from disputes.admin_queue import MOVES, act, next_for
 from disputes.api import dispute_detail
-from disputes.models import Dispute, Outcome, Party, PauseReason, PendingRuling, State
+from disputes.forms import CaseCreateForm, CaseJoinForm
+from disputes.models import Case, Dispute, Outcome, Party, PauseReason, PendingRuling, State
 from disputes.pauses import dispute_pause, dispute_resume
 from disputes.review import evidence_request_create, ruling_approve, ruling_submit
 from disputes.routing import is_available_reviewer
 from disputes.selectors import default_outcome
+from disputes.terms import approval_threshold
 from disputes.workflow import allowed_actions
 from messaging.forms import MessageForm
 from messaging.models import Message
@@ -83,9 +86,21 @@ def _team_only(request):
         raise PermissionDenied
 
 
+def with_why(suggestions: list[cases.Suggestion]) -> list[cases.Suggestion]:
+    """Each suggested dispute with why it looks like sharing the cause, in words (`why_text`)."""
+    for suggestion in suggestions:
+        suggestion.why_text = "; ".join(str(cases.WHY[code]) for code in suggestion.why)
+    return suggestions
+
+
 def review_view(request, admin_site, pk: int):
     _team_only(request)
-    dispute = get_object_or_404(Dispute, pk=pk)
+    dispute = get_object_or_404(Dispute.objects.select_related("order"), pk=pk)  # the order: for the suggestions
+    # A case is suggested only for a dispute that may join one (live, never ruled, in none).
+    may_join = dispute.case_id is None and dispute.is_live and dispute.ruled_at is None
+    suggestions = with_why(cases.case_suggestions(dispute=dispute)) if may_join else []
+    case_form = CaseCreateForm(prefix="case", suggestions=suggestions)
+    join_form = CaseJoinForm(prefix="join")
     ruling_form = RulingForm(prefix="rule")
     ask_form = EvidenceAskForm(prefix="ask")
     message_form = MessageForm(prefix="msg")
@@ -145,10 +160,36 @@ def review_view(request, admin_site, pk: int):
             elif step in MOVES:
                 act(request, [dispute], step)
                 return redirect(request.path)
+            elif step == "case_create":
+                case_form = CaseCreateForm(request.POST, prefix="case", suggestions=suggestions)
+                if case_form.is_valid():
+                    data = case_form.cleaned_data
+                    case = cases.case_create(staff=request.user, public_reason=data["public_reason"], note=data["note"],
+                                             disputes=[dispute.pk, *data["others"]])  # fmt: skip
+                    n = 1 + len(data["others"])
+                    messages.success(request, ngettext("Started case %(case)s with %(n)s dispute.",
+                                                       "Started case %(case)s with %(n)s disputes.", n)
+                                     % {"case": case.pk, "n": n})  # fmt: skip
+                    return redirect("admin:disputes_case_page", pk=case.pk)
+            elif step == "case_join":
+                join_form = CaseJoinForm(request.POST, prefix="join")
+                if join_form.is_valid():
+                    case = Case.objects.filter(pk=join_form.cleaned_data["case"]).first()
+                    if case is None:
+                        join_form.add_error("case", _("There is no case with this number."))
+                    else:
+                        cases.case_add(staff=request.user, case=case, dispute=dispute.pk)
+                        messages.success(request, _("Added dispute #%(id)s to case %(case)s.")
+                                         % {"id": dispute.pk, "case": case.pk})  # fmt: skip
+                        return redirect("admin:disputes_case_page", pk=case.pk)
         except RuleViolation as refusal:
             messages.error(request, refusal.detail)
             if step == "rule":
                 ruling_form.add_error(None, refusal.detail)
+            elif step == "case_create":
+                case_form.add_error(None, refusal.detail)
+            elif step == "case_join":
+                join_form.add_error(None, refusal.detail)
     dispute = dispute_detail(dispute.pk)
     allowed = {t.action for t in allowed_actions(dispute, Party.TEAM, actor=request.user)}
     yours = dispute.assignee_id == request.user.pk
@@ -174,7 +215,8 @@ def review_view(request, admin_site, pk: int):
         "yours": yours,
         # Each form only while it applies: the ruling while the dispute is under review by you,
         # evidence requests while it is live, a message while it is with the team.
-        "can_rule": "ruling" in allowed and dispute.state == State.UNDER_REVIEW and yours,
+        # A dispute in a case is ruled with its case, on the case's page.
+        "can_rule": "ruling" in allowed and dispute.state == State.UNDER_REVIEW and yours and not dispute.case_id,
         "can_claim": "claim" in allowed,
         "can_release": "release" in allowed,
         "can_assign_me": "assign_to" in allowed
@@ -192,7 +234,13 @@ def review_view(request, admin_site, pk: int):
         and dispute.paused_at is None
         and (dispute.respond_by is not None or dispute.escalate_at is not None),
         "can_message": dispute.state in OPEN,
-        "threshold": _threshold(),
+        "threshold": _threshold(dispute.order.currency),
+        "case": dispute.case,
+        "case_reason": cases.public_reason(dispute.case) if dispute.case_id else "",
+        "case_suggestions": suggestions,
+        "case_form": case_form,
+        "join_form": join_form,
+        "may_join_case": may_join,
         "now": timezone.now(),
         "opts": Dispute._meta,
     }
@@ -244,8 +292,8 @@ def next_view(request):
     return redirect("admin:disputes_reviewqueueitem_review", pk=target.pk)
 
 
-def _threshold():
-    return settings.RULING_APPROVAL_THRESHOLD
+def _threshold(currency: str):
+    return approval_threshold(currency)
 
 
 def dashboard_view(request, admin_site):

@@ -33,7 +33,7 @@ from accounts import roles
 from accounts.models import User
 from core.audit import audit
 from core.errors import RuleViolation
-from core.money import format_money, money_str, parse_amount, to_minor
+from core.money import floor_minor, format_money, money_str, parse_amount
 from disputes.engine import dispute_transition
 from disputes.models import Case, CaseRuling, Dispute, DisputeEvent, Party
 from disputes.states import LIVE_STATES, WITH_TEAM
@@ -353,7 +353,7 @@ def _percent(value) -> Decimal | None:
     return percent
 
 
-def _targets(members: list[Dispute], *, outcome: str, percent, amounts) -> dict[int, Decimal]:
+def ruling_amounts(members: list[Dispute], *, outcome: str, percent, amounts) -> dict[int, Decimal]:
     """The buyer's total from each member under this ruling (what `ruling_target` checks for one
     dispute), refused with the dispute it is about."""
     if outcome not in OUTCOMES:
@@ -381,7 +381,7 @@ def _targets(members: list[Dispute], *, outcome: str, percent, amounts) -> dict[
         if outcome in ("full_refund", "no_refund"):
             raise RuleViolation("invalid", _("A full refund or no refund takes no percentage."), status=400,
                                 fields={"percent": [_("Leave the percentage out for this outcome.")]})  # fmt: skip
-        given = {str(d.pk): to_minor(cap(d) * percent / 100, d.order.currency) for d in members}
+        given = {str(d.pk): floor_minor(cap(d) * percent / 100, d.order.currency) for d in members}
     elif needs_amount:
         raise RuleViolation("invalid", _("Give a percentage, or an amount for each dispute."), status=400,
                             fields={"percent": [_("A partial refund needs a percentage or amounts.")]})  # fmt: skip
@@ -472,7 +472,7 @@ def case_rule(*, staff: User, case: Case, outcome: str, percent=None, amounts=No
         case = _locked_case(case.pk)
         _refuse_if_decided(case, action="ruling", actor=staff)
         members = _members_to_rule(case, actor=staff)
-        targets = _targets(members, outcome=outcome, percent=percent, amounts=amounts)
+        targets = ruling_amounts(members, outcome=outcome, percent=percent, amounts=amounts)
         by_currency = totals((d.order.currency, targets[d.pk]) for d in members)
         ruling = CaseRuling(
             case=case,

@@ -540,3 +540,95 @@ class RequestReplacementShipmentForm(forms.Form):
 
     def __init__(self, *args, return_request=None, viewer=None, **kwargs):
         super().__init__(*args, **kwargs)
+
+
+# --- linked cases: the dispute team's forms in admin (disputes/case_pages.py) ----------------------
+
+CASE_OUTCOMES = [
+    ("full_refund", _("Full refund")),
+    ("partial_refund", _("Partial refund")),
+    ("return_and_refund", _("Return and refund")),
+    ("no_refund", _("No refund")),
+]
+
+
+class CaseRulingForm(forms.Form):
+    """One ruling for every live member of a case. The amounts stay text: disputes/cases.py holds each to its
+    dispute's currency and says which one is wrong."""
+
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=[("", _("Choose an outcome…")), *CASE_OUTCOMES],
+        error_messages={"required": _("Choose an outcome.")},
+    )
+    percent = forms.DecimalField(
+        label=_("Percentage of what each dispute's items are worth"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("100"),
+        max_digits=5,
+        decimal_places=2,
+        help_text=_("For a partial refund or a return and refund: the same share for every dispute."),
+    )
+    note = forms.CharField(label=_("Note both parties of every dispute see"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, disputes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # One optional amount per live member, instead of the percentage.
+        for dispute in disputes:
+            self.fields[f"amount_{dispute.pk}"] = forms.CharField(
+                label=_("Amount for dispute #%(id)s (%(currency)s)") % {"id": dispute.pk,
+                                                                        "currency": dispute.order.currency},
+                required=False,
+                max_length=20,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 10}),
+            )  # fmt: skip
+        self.amount_names = [name for name in self.fields if name.startswith("amount_")]
+
+    def main_fields(self):
+        return [self[name] for name in self.fields if name not in self.amount_names]
+
+    def amount_fields(self):
+        return [self[name] for name in self.amount_names]
+
+    def ruling(self) -> dict:
+        """What disputes/cases.case_rule takes: the amounts by dispute id only when any was given."""
+        data = self.cleaned_data
+        given = {name.removeprefix("amount_"): (data.get(name) or "").strip() for name in self.amount_names}
+        return {
+            "outcome": data["outcome"],
+            "percent": data.get("percent"),
+            "amounts": given if any(given.values()) else None,
+            "note": data["note"],
+        }
+
+
+class CaseCreateForm(forms.Form):
+    """A new case from a dispute's review screen: that dispute and the suggestions the member ticks."""
+
+    others = forms.TypedMultipleChoiceField(label=_("Disputes that share its cause"), coerce=int, required=False,
+                                            widget=forms.CheckboxSelectMultiple)  # fmt: skip
+    public_reason = forms.CharField(
+        label=_("Reason both parties of every dispute read"),
+        max_length=300,
+        required=False,
+        help_text=_("Say the shared cause without naming the other disputes, buyers or stores."),
+    )
+    note = forms.CharField(label=_("Team note (only the team reads it)"), max_length=4000, required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+
+    def __init__(self, *args, suggestions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["others"].choices = [(s.dispute.pk, f"#{s.dispute.pk}") for s in suggestions]
+
+
+class CaseJoinForm(forms.Form):
+    """Add the dispute on the review screen to a case that exists."""
+
+    case = forms.IntegerField(label=_("Case number"), min_value=1)
+
+
+class CaseAddForm(forms.Form):
+    """Add a dispute the member found to the case on its page."""
+
+    dispute = forms.IntegerField(label=_("Dispute number"), min_value=1)

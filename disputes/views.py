@@ -16,6 +16,7 @@ from core.paging import paginate
 from core.throttles import page_write_throttle
 from disputes import forms, guide, page_cache
 from disputes.api import dispute_detail
+from disputes.cases import public_reason
 from disputes.models import Party, State
 from disputes.more_time_pages import more_time_context
 from disputes.selectors import awaiting, default_outcome, dispute_get_for, disputes_visible_to, refund_position
@@ -202,6 +203,8 @@ def _page(request, dispute, *, forms_with_errors=None, status=200, loaded=False)
         "refunded_text": guide.refunded_text(refunded, dispute, viewer) if refunded else "",
         "money": money,
         "money_text": guide.money_text(money, viewer),
+        # A linked case: its public reason only, never its number, its other disputes or their parties.
+        "case_reason": public_reason(dispute.case) if dispute.case_id else "",
         "evidence_asked": dispute.evidence_requests.filter(
             party=party, answered_at__isnull=True, expired_at__isnull=True
         ),
