@@ -117,15 +117,18 @@ class CaseRulingApi(APIView):
 
 
 class CaseRulingApproveApi(APIView):
-    """A second team member approves the ruling waiting on the case: it applies, as proposed."""
+    """A second team member approves the ruling waiting on the case (`ruling`: the id they read): it applies,
+    as proposed."""
 
-    @extend_schema(request=None, responses=s.CaseSerializer)
+    @extend_schema(request=s.CaseApproveInSerializer, responses=s.CaseSerializer)
     def post(self, request, pk: int):
         _team_only(request)
         case = _case(pk)
 
         def act():
-            case_ruling_approve(staff=request.user, case=case)
+            serializer = s.CaseApproveInSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            case_ruling_approve(staff=request.user, case=case, ruling=serializer.validated_data["ruling"])
             return _respond(case.pk)
 
         return idempotent(request, self, act)

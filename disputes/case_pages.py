@@ -170,7 +170,7 @@ def case_page_view(request, admin_site, pk: int) -> HttpResponse:
                         messages.success(request, _ruled_message(case, result, ruling))
                         return redirect(request.path)
             elif step == "approve":
-                cases.case_ruling_approve(staff=request.user, case=case)
+                cases.case_ruling_approve(staff=request.user, case=case, ruling=request.POST.get("ruling"))
                 messages.success(request, _("Approved: the ruling took effect on every dispute of case %(case)s.")
                                  % {"case": case.pk})  # fmt: skip
                 return redirect(request.path)

@@ -24,7 +24,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,17 +34,21 @@ from accounts.models import User
 from core.audit import audit
 from core.errors import RuleViolation
 from core.money import floor_minor, format_money, money_str, parse_amount
-from disputes.engine import dispute_transition
-from disputes.models import Case, CaseRuling, Dispute, DisputeEvent, Party
+from disputes.engine import dispute_transition, withdraw_pending_rulings
+from disputes.models import Case, CaseRuling, Dispute, DisputeEvent, Party, Refund
+from disputes.routing import is_available_reviewer
 from disputes.states import LIVE_STATES, WITH_TEAM
 from disputes.terms import approval_threshold, buyer_request, cap, ruling_target
 from disputes.writes import Writes
+from orders.models import Order
 
 OUTCOMES = ("full_refund", "partial_refund", "return_and_refund", "no_refund")
 # Disputes opened (or shipped) less than this apart are "the same week" for a suggestion: every pair in
 # one calendar week, and the pairs either side of its edge.
 SAME_WEEK = timedelta(days=7)
 SUGGESTIONS_SHOWN = 50
+# The most disputes one case holds: a ruling applies to all of them in one transaction, on locked rows.
+MAX_MEMBERS = 200
 # What the parties read when the team gave no public reason of its own.
 DEFAULT_PUBLIC_REASON = gettext_lazy(
     "Other disputes share the cause of this one, so the dispute team reviews and rules them together."
@@ -96,8 +100,8 @@ def _case_event(dispute: Dispute, *, actor: User | None, action: str, payload: d
     Writes().save_event(dispute, event)
 
 
-def _link(case: Case, dispute_id, *, staff: User, now) -> Dispute:
-    """Link one dispute to the case the caller holds locked."""
+def _link(case: Case, dispute_id, *, staff: User, now, field: str = "dispute") -> Dispute:
+    """Link one dispute to the case the caller holds locked (`field`: the input that named it)."""
     try:
         dispute_id = int(dispute_id)
     except (TypeError, ValueError):
@@ -112,7 +116,7 @@ def _link(case: Case, dispute_id, *, staff: User, now) -> Dispute:
     )
     if dispute is None:
         raise RuleViolation(
-            "invalid", _("There is no such dispute."), status=400, fields={"dispute": [_("No dispute with this id.")]}
+            "invalid", _("There is no such dispute."), status=400, fields={field: [_("No dispute with this id.")]}
         )
     if dispute.case_id == case.pk:
         return dispute  # linked already: nothing to do again
@@ -133,8 +137,14 @@ def _link(case: Case, dispute_id, *, staff: User, now) -> Dispute:
     if roles.is_party_to(staff, dispute.order):
         raise _refused("invalid_state", _("You are a party to the order of dispute %(d)s: another team member "
                        "must link it.") % {"d": dispute.pk}, case=case, action="link", actor=staff)  # fmt: skip
+    if case.disputes.count() >= MAX_MEMBERS:
+        raise _refused("case_full", _("A case holds at most %(n)s disputes: start another case for the rest.")
+                       % {"n": MAX_MEMBERS}, case=case, action="link", actor=staff)  # fmt: skip
     dispute.case = case
     dispute.save(update_fields=["case", "updated_at"])
+    # A ruling of this dispute alone that waits for approval can no longer apply: it is withdrawn, its
+    # proposer told.
+    withdraw_pending_rulings(dispute, keep=None, action="case_linked")
     _case_event(dispute, actor=staff, action="case_linked", payload={"case": case.pk, "reason": public_reason(case)},
                 now=now)  # fmt: skip
     audit("case.linked", case=case.pk, dispute=dispute.pk, actor=staff.username)
@@ -164,7 +174,7 @@ def case_create(*, staff: User, public_reason: str = "", note: str = "", dispute
                                    created_by=staff, created_at=now)  # fmt: skip
         case = _locked_case(case.pk)
         for dispute_id in ids:
-            _link(case, dispute_id, staff=staff, now=now)
+            _link(case, dispute_id, staff=staff, now=now, field="disputes")
     audit("case.created", case=case.pk, actor=staff.username, disputes=len(ids))
     return case
 
@@ -224,6 +234,14 @@ def case_members(case: Case) -> list[Member]:
         .order_by("pk")
     )
     applied = case.rulings.filter(status=CaseRuling.Status.APPLIED).first()
+    disputes = list(disputes)
+    refunded = {  # what each order refunded so far (payments.refunded_so_far), in one query for them all
+        row["order_id"]: (row["total"] or Decimal(0)) - (row["postage"] or Decimal(0))
+        for row in Refund.objects.filter(order_id__in={d.order_id for d in disputes})
+        .values("order_id")
+        .annotate(total=Sum("amount"), postage=Sum("postage"))
+        .order_by()
+    }
     rows = []
     for dispute in disputes:
         ruled = applied.amounts.get(str(dispute.pk)) if applied else None
@@ -231,7 +249,7 @@ def case_members(case: Case) -> list[Member]:
             Member(
                 dispute=dispute,
                 at_stake=buyer_request(dispute).refund_amount,
-                worth=cap(dispute),
+                worth=cap(dispute, already=refunded.get(dispute.order_id, Decimal(0))),
                 ruled=Decimal(ruled) if ruled is not None else None,
             )
         )
@@ -357,6 +375,14 @@ def _percent(value) -> Decimal | None:
     return percent
 
 
+def _row(outcome: str, amount: Decimal | None, dispute: Dispute) -> tuple[str, Decimal | None]:
+    """The ruling row's outcome and amount for one member: a partial refund that reaches what the dispute's
+    items are worth (a percentage of 100, or its full amount given) is a full refund."""
+    if outcome == "partial_refund" and amount is not None and amount == cap(dispute):
+        return "full_refund", None
+    return outcome, amount if outcome in ("partial_refund", "return_and_refund") else None
+
+
 def ruling_amounts(members: list[Dispute], *, outcome: str, percent, amounts) -> dict[int, Decimal]:
     """The buyer's total from each member under this ruling (what `ruling_target` checks for one
     dispute), refused with the dispute it is about."""
@@ -399,10 +425,8 @@ def ruling_amounts(members: list[Dispute], *, outcome: str, percent, amounts) ->
             amount = None
             if raw is not None:
                 amount = parse_amount(raw, dispute.order.currency, field=key) if key == "amounts" else raw
-            if outcome == "partial_refund" and amount is not None and amount >= cap(dispute) and key == "percent":
-                targets[dispute.pk] = ruling_target(dispute, outcome="full_refund", refund_amount=None)[0]
-                continue
-            targets[dispute.pk] = ruling_target(dispute, outcome=outcome, refund_amount=amount)[0]
+            row_outcome, row_amount = _row(outcome, amount, dispute)
+            targets[dispute.pk] = ruling_target(dispute, outcome=row_outcome, refund_amount=row_amount)[0]
         except RuleViolation as refusal:
             raise _amount_refusal(dispute, refusal, key) from None
     return targets
@@ -432,16 +456,55 @@ def _members_to_rule(case: Case, *, actor: User) -> list[Dispute]:
             action="ruling",
             actor=actor,
         )
+    # Their orders too, in id order (the refunds lock them, one member at a time, in member order): two
+    # rulings whose members share orders never wait on each other in a circle.
+    list(Order.objects.select_for_update().filter(pk__in={d.order_id for d in members}).order_by("pk").values("pk"))
     return members
+
+
+def _refuse_before_paying(case: Case, ruling: CaseRuling, members: list[Dispute], *, approved_by: User | None):
+    """Everything that could refuse one member's ruling, checked for every member before any is ruled (a
+    refund goes to the payment provider as its member is ruled): who rules and who approves may review
+    each dispute, and each amount is still exactly what the ruling gives its buyer."""
+    for dispute in members:
+        for person in (ruling.proposed_by, approved_by):
+            if person is not None and not is_available_reviewer(person, dispute):
+                raise _refused(
+                    "invalid_state",
+                    _(
+                        "%(name)s may not rule dispute %(d)s: a party to its order, or the member whose ruling "
+                        "is appealed. Take the dispute out of the case, or let another member rule."
+                    )
+                    % {"name": person.username, "d": dispute.pk},
+                    case=case,
+                    action="ruling",
+                    actor=person,
+                )
+        amount = Decimal(ruling.amounts[str(dispute.pk)])
+        outcome, given = _row(ruling.outcome, amount, dispute)
+        try:
+            target = ruling_target(dispute, outcome=outcome, refund_amount=given)[0]
+        except RuleViolation:
+            target = None
+        if target != amount:
+            raise _refused(
+                "invalid_state",
+                _(
+                    "Dispute %(d)s changed since the ruling was proposed (what it can still refund is not what "
+                    "the ruling gives): withdraw the ruling and propose it again."
+                )
+                % {"d": dispute.pk},
+                case=case,
+                action="ruling",
+                actor=approved_by or ruling.proposed_by,
+            )
 
 
 def _apply(case: Case, ruling: CaseRuling, members: list[Dispute], *, approved_by: User | None) -> None:
     """Rule each member through the workflow's own row, in id order, all in the caller's transaction."""
+    _refuse_before_paying(case, ruling, members, approved_by=approved_by)
     for dispute in members:
-        amount = Decimal(ruling.amounts[str(dispute.pk)])
-        outcome = ruling.outcome
-        if outcome == "partial_refund" and amount >= cap(dispute):
-            outcome = "full_refund"  # a percentage that reached what the items are worth
+        outcome, given = _row(ruling.outcome, Decimal(ruling.amounts[str(dispute.pk)]), dispute)
         dispute_transition(
             dispute=dispute,
             action="ruling",
@@ -449,7 +512,7 @@ def _apply(case: Case, ruling: CaseRuling, members: list[Dispute], *, approved_b
             actor=ruling.proposed_by,
             note=ruling.note,
             outcome=outcome,
-            refund_amount=amount if outcome in ("partial_refund", "return_and_refund") else None,
+            refund_amount=given,
             approved_by=approved_by,
             case=case.pk,
         )
@@ -489,6 +552,7 @@ def case_rule(*, staff: User, case: Case, outcome: str, percent=None, amounts=No
             proposed_by=staff,
         )  # fmt: skip
         over = needs_approval(by_currency)
+        _refuse_before_paying(case, ruling, members, approved_by=None)  # a ruling nobody could ever approve
         try:
             with transaction.atomic():
                 ruling.save()
@@ -503,16 +567,22 @@ def case_rule(*, staff: User, case: Case, outcome: str, percent=None, amounts=No
     return "ruled", ruling
 
 
-def case_ruling_approve(*, staff: User, case: Case) -> CaseRuling:
-    """A second team member approves the waiting ruling; it takes effect as the proposer's, with exactly
-    the amounts proposed. Every member's rules are checked again (and for the approver)."""
+def case_ruling_approve(*, staff: User, case: Case, ruling) -> CaseRuling:
+    """A second team member approves the waiting ruling they read (`ruling`: its id); it takes effect as the
+    proposer's, with exactly the amounts proposed. Every member's rules are checked again (and for the
+    approver). A ruling withdrawn and proposed again in the meantime is another ruling: refused."""
     _require_team(staff, "approve")
+    try:
+        ruling_id = int(ruling)
+    except (TypeError, ValueError):
+        raise RuleViolation("invalid", _("Name the ruling you approve."), status=400,
+                            fields={"ruling": [_("The id of the ruling waiting for approval.")]}) from None  # fmt: skip
     with transaction.atomic():
         case = _locked_case(case.pk)
         ruling = case.rulings.select_for_update().filter(status=CaseRuling.Status.PENDING).first()
-        if ruling is None:
-            raise _refused("invalid_state", _("No ruling on this case waits for approval."), case=case,
-                           action="approve", actor=staff)  # fmt: skip
+        if ruling is None or ruling.pk != ruling_id:
+            raise _refused("invalid_state", _("This ruling no longer waits for approval: read the case again."),
+                           case=case, action="approve", actor=staff)  # fmt: skip
         if ruling.proposed_by_id == staff.pk:
             raise _refused("invalid_state", _("The second approval must come from another team member."),
                            case=case, action="approve", actor=staff)  # fmt: skip

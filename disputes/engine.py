@@ -105,7 +105,7 @@ def _invalid(dispute: Dispute, party: Party, action: str, now) -> RuleViolation:
     return RuleViolation("invalid_state", detail)
 
 
-def _withdraw_pending_rulings(dispute: Dispute, *, keep: int | None, action: str) -> None:
+def withdraw_pending_rulings(dispute: Dispute, *, keep: int | None, action: str) -> None:
     """A ruling waiting for a second approval is withdrawn when the dispute moves on (another
     ruling, a cancel, an appeal, a return), and its proposer is told."""
     from disputes.notices import tell_ruling_withdrawn
@@ -135,6 +135,11 @@ def _apply(
         # The table is the contract: an effect may not lead anywhere its row does not say.
         raise RuntimeError(f"{transition.action} by {transition.party} led to {new_state}, not {transition.targets}")
     dispute.state = new_state
+    if dispute.case_id is not None and dispute.ruled_at is not None and new_state in WITH_TEAM:
+        # Back with the team after its case's ruling (an appeal, a return found damaged, a seller escalating
+        # a return): the case ruled once, so the dispute leaves it and is reviewed alone.
+        dispute._left_case = dispute.case_id
+        dispute.case = None
     paused = dispute.paused_at is not None
     if paused:
         # A pause stops the clocks, not the parties: across a move the clocks that keep running keep the
@@ -157,7 +162,7 @@ def _apply(
     if (from_state in LIVE_STATES) != (new_state in LIVE_STATES) and from_state != NEW:
         step.writes.claims_live(dispute, new_state in LIVE_STATES)
     if from_state in WITH_TEAM and (new_state not in WITH_TEAM or transition.action == "ruling"):
-        _withdraw_pending_rulings(dispute, keep=pending_ruling, action=transition.action)
+        withdraw_pending_rulings(dispute, keep=pending_ruling, action=transition.action)
     event_payload = {k: str(v) if not isinstance(v, (str, int, bool, type(None))) else v for k, v in payload.items()}
     if note is not None:  # recorded as the caller gave it, as before the effects took it from the step
         event_payload["note"] = note

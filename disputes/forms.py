@@ -570,7 +570,11 @@ class CaseRulingForm(forms.Form):
         decimal_places=2,
         help_text=_("For a partial refund or a return and refund: the same share for every dispute."),
     )
-    note = forms.CharField(label=_("Note both parties of every dispute see"), widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label=_("Note both parties of every dispute see"),
+        help_text=_("Every buyer and seller of the case reads it: never name the other disputes or their parties."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
     def __init__(self, *args, disputes=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -22,6 +22,8 @@ from django.conf import settings
 from django.db.models import Q
 
 from disputes.models import (
+    Case,
+    CaseRuling,
     ClaimItem,
     Dispute,
     DisputeEvent,
@@ -102,6 +104,7 @@ class DisputeRow:
     paused_until: datetime | None
     paused_left: dict
     more_time_asked_by: str
+    case: int | None
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ class Rows:
         columns = ("pk", "order_id", "state", "reason", "item_received", "items_worth", "outcome",
                    "resolved_refund_amount", "refunded_amount", "resolution_number", "respond_by", "escalate_at",
                    "set_aside_at", "assignee_id", "ruled_by_id", "ruled_at", "paused_at", "paused_until",
-                   "paused_left", "more_time_asked_by")  # fmt: skip
+                   "paused_left", "more_time_asked_by", "case_id")  # fmt: skip
         return {row.pk: row for row in _rows(Dispute, DisputeRow, columns)}
 
     @cached_property
@@ -210,6 +213,27 @@ class Rows:
     def pending_rulings(self) -> list[tuple[int, int, str, int, int | None]]:
         rows = PendingRuling.objects.order_by("pk")
         return list(rows.values_list("pk", "dispute_id", "status", "proposed_by_id", "approved_by_id"))
+
+    @cached_property
+    def cases(self) -> dict[int, str]:
+        """Linked case -> its status."""
+        return dict(Case.objects.order_by("pk").values_list("pk", "status"))
+
+    @cached_property
+    def case_rulings(self) -> list[tuple[int, int, str, int, int | None]]:
+        """(ruling, case, status, proposed by, approved by) of every case ruling."""
+        rows = CaseRuling.objects.order_by("pk")
+        return list(rows.values_list("pk", "case_id", "status", "proposed_by_id", "approved_by_id"))
+
+    @cached_property
+    def case_events(self) -> list[tuple[int, str, int | None, int | None]]:
+        """(dispute, action, the case its payload names, the case it left) of the events that change or use a
+        dispute's case, in the order they happened: links, takings out, rulings, appeals, and any other move
+        that took a dispute out of its case (`left_case`)."""
+        events = DisputeEvent.objects.filter(
+            Q(action__in=["case_linked", "case_unlinked", "ruling", "appeal"]) | Q(payload__has_key="left_case")
+        )
+        return list(events.order_by("pk").values_list("dispute_id", "action", "payload__case", "payload__left_case"))
 
     # --- derived ---
 
@@ -853,6 +877,86 @@ def claims_per_item(rows: Rows | None = None) -> list[str]:
     return problems
 
 
+# --- linked cases ----------------------------------------------------------------------------------------
+
+
+def cases_rule_once(rows: Rows | None = None) -> list[str]:
+    """A linked case is ruled once: at most one of its rulings waits or was applied, it is ruled exactly when one
+    was applied, and a ruling waiting for approval was approved by another member. A dispute is ruled at most once
+    by each case, and only while it is one of its members; while in a case it is never ruled alone (its history
+    of links, takings out and appeals says which case it was in at each ruling)."""
+    rows = rows or Rows()
+    problems = []
+    live = defaultdict(list)
+    applied = set()
+    for pk, case_id, status, proposed_by, approved_by in rows.case_rulings:
+        if status in (CaseRuling.Status.PENDING, CaseRuling.Status.APPLIED):
+            live[case_id].append(pk)
+        if status == CaseRuling.Status.APPLIED:
+            applied.add(case_id)
+            if approved_by is not None and approved_by == proposed_by:
+                problems.append(f"case {case_id}: ruling {pk} approved by its own proposer")
+        if status == CaseRuling.Status.PENDING and rows.cases.get(case_id) != Case.Status.OPEN:
+            problems.append(f"case {case_id}: ruling {pk} waits for approval on a case {rows.cases.get(case_id)}")
+    for case_id, status in rows.cases.items():
+        if len(live[case_id]) > 1:
+            problems.append(f"case {case_id}: rulings {live[case_id]} all waiting or applied")
+        if (status == Case.Status.RULED) != (case_id in applied):
+            having = "with" if case_id in applied else "without"
+            problems.append(f"case {case_id}: {status}, {having} an applied ruling")
+    member_of: dict[int, int | None] = {}  # dispute -> its case, as its events tell
+    ruled_by_case: Counter = Counter()
+    for dispute_id, action, case_id, left_case in rows.case_events:
+        where = rows.dispute_where(dispute_id)
+        current = member_of.get(dispute_id)
+        if action == "case_linked":
+            if current is not None:
+                problems.append(f"{where}: linked to case {case_id} while in case {current}")
+            member_of[dispute_id] = case_id
+        elif action == "case_unlinked":
+            if current != case_id:
+                problems.append(f"{where}: taken out of case {case_id} while in case {current}")
+            member_of[dispute_id] = None
+        elif action == "appeal" or left_case is not None:
+            if left_case != current:
+                problems.append(f"{where}: {action} while in case {current} says it left case {left_case}")
+            member_of[dispute_id] = None
+            if action == "ruling":
+                problems.append(f"{where}: a ruling took it out of case {left_case}")
+        elif case_id is None and current is not None:
+            problems.append(f"{where}: ruled alone while in case {current}")
+        elif case_id is not None:
+            ruled_by_case[dispute_id, case_id] += 1
+            if case_id != current:
+                problems.append(f"{where}: ruled by case {case_id} while in case {current}")
+            if ruled_by_case[dispute_id, case_id] > 1:
+                problems.append(f"{where}: ruled {ruled_by_case[dispute_id, case_id]} times by case {case_id}")
+    for pk, dispute in rows.disputes.items():
+        if member_of.get(pk) != dispute.case:
+            problems.append(f"{rows.dispute_where(pk)}: in case {dispute.case}, its events say {member_of.get(pk)}")
+    return problems
+
+
+def cases_keep_their_members(rows: Rows | None = None) -> list[str]:
+    """A member of an open case was never ruled (one ruled before cannot join: an appeal is reviewed alone). Once
+    a case is ruled, each of its members is closed as it was before the ruling or was ruled by it, and none is
+    with the team: a member appealed has left the case."""
+    rows = rows or Rows()
+    problems = []
+    for pk, dispute in rows.disputes.items():
+        if dispute.case is None:
+            continue
+        where, status = f"{rows.dispute_where(pk)} in case {dispute.case}", rows.cases[dispute.case]
+        if status == Case.Status.OPEN and dispute.ruled_at is not None:
+            problems.append(f"{where} (open): ruled at {dispute.ruled_at:%Y-%m-%d %H:%M}")
+        if status == Case.Status.RULED:
+            if dispute.state in WITH_TEAM:
+                problems.append(f"{where} (ruled): {dispute.state}, with the team again")
+            elif dispute.state in LIVE_STATES and dispute.ruled_at is None:
+                problems.append(f"{where} (ruled): {dispute.state}, but never ruled")
+    return problems
+
+
 def check_all(*, now: datetime, after_sweep: bool) -> list[str]:
     """Every promise, each violation prefixed with the promise's name. `after_sweep`: the sweeps have just run
     at `now`, so the promises about clocks, routing and completion hold too."""
@@ -873,6 +977,8 @@ def check_all(*, now: datetime, after_sweep: bool) -> list[str]:
         "completion_waits_for_returns": lambda: completion_waits_for_returns(now=now, rows=rows),
         "pauses_have_an_end": lambda: pauses_have_an_end(rows),
         "more_time_once_per_side": lambda: more_time_once_per_side(rows),
+        "cases_rule_once": lambda: cases_rule_once(rows),
+        "cases_keep_their_members": lambda: cases_keep_their_members(rows),
     }
     if after_sweep:
         checks |= {

@@ -452,8 +452,8 @@ class Case(models.Model):
     note = models.TextField(_("team note"), max_length=4000, blank=True)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    ruled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    ruled_at = models.DateTimeField(_("ruled"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -461,7 +461,7 @@ class Case(models.Model):
         verbose_name_plural = _("linked cases")
 
     def __str__(self) -> str:
-        return f"Case {self.pk}"
+        return str(_("Case %(id)s") % {"id": self.pk})
 
     @property
     def is_ruled(self) -> bool:

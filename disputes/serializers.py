@@ -451,7 +451,14 @@ class CaseRulingInSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=30), required=False, allow_empty=True,
         help_text='Or the buyer\'s total from each dispute, by its id: {"12": "40.00"}.',
     )  # fmt: skip
-    note = serializers.CharField(max_length=4000)
+    note = serializers.CharField(
+        max_length=4000,
+        help_text="Every buyer and seller of the case reads it: never name the other disputes or their parties.",
+    )
+
+
+class CaseApproveInSerializer(serializers.Serializer):
+    ruling = serializers.IntegerField(min_value=1, help_text="The id of the ruling waiting for approval, as read.")
 
 
 class CaseListSerializer(serializers.ModelSerializer):
@@ -467,6 +474,7 @@ def case_ruling_out(ruling: CaseRuling | None) -> dict | None:
     if ruling is None:
         return None
     return {
+        "id": ruling.pk,
         "status": ruling.status,
         "outcome": ruling.outcome,
         "percent": str(ruling.percent) if ruling.percent is not None else None,
@@ -545,6 +553,7 @@ class TotalDoc(serializers.Serializer):
 
 
 class CaseRulingDoc(serializers.Serializer):
+    id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=CaseRuling.Status.choices)
     outcome = serializers.CharField()
     percent = serializers.CharField(allow_null=True)

@@ -140,10 +140,13 @@ def test_above_the_threshold_in_total_the_ruling_waits_for_a_second_member(api, 
     assert waiting.status_code == 202, waiting.json()
     assert waiting.json()["ruling"]["status"] == "pending"
     assert all(Dispute.objects.get(pk=d.pk).state in ("escalated", "under_review") for d in three)
-    own = api(world.erin).post(f"{url}approve/", format="json")
+    ruling = waiting.json()["ruling"]["id"]
+    unnamed = api(team_member("gina")).post(f"{url}approve/", {}, format="json")
+    assert (unnamed.status_code, unnamed.json()["code"]) == (400, "invalid") and "ruling" in unnamed.json()["fields"]
+    own = api(world.erin).post(f"{url}approve/", {"ruling": ruling}, format="json")
     assert (own.status_code, own.json()["code"]) == (409, "invalid_state")
     frank = team_member("frank")
-    approved = api(frank).post(f"{url}approve/", format="json")
+    approved = api(frank).post(f"{url}approve/", {"ruling": ruling}, format="json")
     assert approved.status_code == 200, approved.json()
     assert approved.json()["ruling"]["approved_by"] == "frank"
     assert all(Dispute.objects.get(pk=d.pk).state == "resolved" for d in three)

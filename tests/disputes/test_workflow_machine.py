@@ -1,5 +1,6 @@
 """The dispute workflow as a state machine (docs/rules.md §2-3, docs/disputes.md), with the return and
-exchange requests that run beside it (disputes/requests.py), per item, on the same orders.
+exchange requests that run beside it (disputes/requests.py), per item, on the same orders, and the linked
+cases the team rules them in (disputes/cases.py).
 
 Hypothesis plays the buyers, the sellers, the dispute team, the platform, staff and the clock
 against the real services on PostgreSQL, in any order, sending every action whether or not it is
@@ -45,8 +46,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from accounts.models import User
 from core.errors import RuleViolation
 from disputes import invariants
+from disputes.cases import case_add, case_create, case_remove, case_rule, case_ruling_approve, case_ruling_withdraw
 from disputes.models import (
     LIVE_REQUEST_STATES,
+    Case,
+    CaseRuling,
     Dispute,
     DisputeEvent,
     PendingRuling,
@@ -267,7 +271,10 @@ RULES: list[str] = []  # every rule of the machine, to check that each one fired
 # approves most requests), the return's shipment and the replacement's confirmation, carried out a few times
 # only, from three times up (the clocks move those requests on too). The seller's decline is counted when the
 # setup declines too: as a step it needs a request still waiting for the seller and covered only in part, and
-# one CI run of 304 sequences carried it out 0 times where another had 7.)
+# one CI run of 304 sequences carried it out 0 times where another had 7. Linked cases: half the sequences'
+# setup links the plan's disputes into one case, uncounted; the steps link, take out, rule and approve, and the
+# team's awaited moves rule a case whose members are all with it: a case ruled at once, sent for approval and
+# approved come up only two to six times each in `make test`, dozens of times when fuzzing.)
 MUST_BE_DONE = (
     "accept",
     "cancel",
@@ -295,6 +302,11 @@ MUST_BE_DONE = (
     "resume",
     "more time asked",
     "more time answered",
+    "case linked",
+    "case taken out",
+    "case ruled",
+    "case ruling sent for approval",
+    "case ruling approved",
 )
 # Exceptions the workflow caught, logged and carried on past (a sweep going on with the next row, a clock
 # that failed setting its dispute aside): each one fails the step too.
@@ -539,6 +551,114 @@ def approves(kind: str, number: str, member: str) -> None:
         attempt(kind, lambda: ruling_approve(staff=person(member), pending=pending))
 
 
+# --- linked cases -----------------------------------------------------------------------------------------
+
+# How a case's ruling gives each member its amount: none (the outcome says: all, or nothing), a percentage of
+# what each member's items are worth, or an amount each (half the order, or all of it: refused for a partial
+# refund, and for a member worth less than its order).
+CASE_SHARES = ("none", "half each", "50%", "100%", "all each")
+CASE_LINKS = ("the latest case", "take out", "a new case")
+CASE_DECISIONS = ("rule", "withdraw", "approve")
+
+
+def case_of(number: str) -> Case | None:
+    """The case of the order's latest dispute, else the latest case: what the case steps act on."""
+    dispute = latest_dispute(number)
+    if dispute is not None:
+        case = Case.objects.filter(disputes=dispute).first()
+        if case is not None:
+            return case
+    return Case.objects.order_by("-pk").first()
+
+
+def links(kind: str, number: str, member: str, into: str) -> None:
+    """A member links the order's latest dispute into the latest case, or into a new one."""
+    dispute = latest_dispute(number)
+    if dispute is None:
+        return
+    case = Case.objects.order_by("-pk").first() if into == "the latest case" else None
+    if case is None:
+        attempt(kind, lambda: case_create(staff=person(member), public_reason="One lost container.",
+                                          disputes=[dispute.pk]))  # fmt: skip
+    elif not Case.objects.filter(pk=case.pk, disputes=dispute).exists():  # linking twice does nothing: not counted
+        attempt(kind, lambda: case_add(staff=person(member), case=case, dispute=dispute.pk))
+
+
+def takes_out(kind: str, number: str, member: str) -> None:
+    """A member takes the order's latest dispute out of its case, or the latest member out of the latest case."""
+    case = case_of(number)
+    if case is None:
+        return
+    dispute = latest_dispute(number)
+    if dispute is None or not case.disputes.filter(pk=dispute.pk).exists():
+        dispute = case.disputes.order_by("-pk").first()
+    if dispute is not None:
+        attempt(kind, lambda: case_remove(staff=person(member), case=case, dispute_id=dispute.pk))
+
+
+def takes_out_all(case: Case, disputes, member: str) -> None:
+    staff = person(member)
+    for dispute in disputes:
+        attempt("case taken out", lambda d=dispute: case_remove(staff=staff, case=case, dispute_id=d.pk))
+
+
+def rules_case(kind: str, number: str, member: str, outcome: str, share: str) -> None:
+    """A member rules the case (see `case_of`) at once, or, above a currency's threshold, for a second member."""
+    case = case_of(number)
+    if case is None:
+        return
+    percent = {"50%": 50, "100%": 100}.get(share)
+    amounts = None
+    if share in ("half each", "all each"):
+        members = case.disputes.select_related("order").filter(state__in=invariants.LIVE_STATES)
+        amounts = {d.pk: money(d.order, "half" if share == "half each" else "all") for d in members}
+    staff, why = person(member), "They share one cause."
+    done = attempt("", lambda: case_rule(staff=staff, case=case, outcome=outcome, percent=percent, amounts=amounts,
+                                         note=why))  # fmt: skip
+    if done and kind:
+        DONE["case ruled" if done[0] == "ruled" else "case ruling sent for approval"] += 1
+
+
+def decides_case(kind: str, number: str, member: str, move: str) -> None:
+    """A member approves (any member: the proposer is refused) or withdraws the ruling waiting on the case."""
+    case = case_of(number)
+    if case is None:
+        return
+    if move == "approve":
+        waiting = case.rulings.filter(status="pending").values_list("pk", flat=True).first()
+        attempt(kind, lambda: case_ruling_approve(staff=person(member), case=case, ruling=waiting))
+    else:
+        attempt(kind, lambda: case_ruling_withdraw(staff=person(member), case=case))
+
+
+def case_moves(number: str, member: str) -> list[tuple[str, Callable[[], None]]] | None:
+    """What the team does with the order's latest dispute while it is in an open case (it is ruled with the
+    case, never alone), as (what, how); None when it is in no open case."""
+    dispute = latest_dispute(number)
+    case = Case.objects.filter(disputes=dispute, status=Case.Status.OPEN).first() if dispute else None
+    if case is None:
+        return None
+    if case.rulings.filter(status=CaseRuling.Status.PENDING).exists():
+        what = f"{member} approves the case's ruling"
+        return [(what, lambda: decides_case("case ruling approved", number, member, "approve"))]
+    if dispute.state not in invariants.WITH_TEAM:
+        return None  # the parties' turn: the case waits for it
+    waiting = case.disputes.filter(state__in=invariants.LIVE_STATES).exclude(state__in=invariants.WITH_TEAM)
+    if waiting.exists():
+        # The ruling is refused until they are with the team: the member takes them out, as the refusal advises.
+        return [(f"{member} takes out the members the case waits for", lambda: takes_out_all(case, waiting, member))]
+
+    def rules(outcome: str, share: str) -> Callable[[], None]:
+        return lambda: rules_case("case", number, member, outcome, share)
+
+    return [
+        (f"{member} rules the case in full", rules("full_refund", "none")),
+        (f"{member} rules the case half", rules("partial_refund", "50%")),
+        (f"{member} rules a return for the case", rules("return_and_refund", "none")),
+        (f"{member} takes it out of the case", lambda: takes_out("case taken out", number, member)),
+    ]
+
+
 def walk_to(number: str, start: str, request: Request) -> None:
     """Open a dispute on the order and take it to `start` as the parties and the team would. A step the
     workflow refuses (a window not open yet, say) leaves it where it got to."""
@@ -578,6 +698,9 @@ def awaited_moves(number: str, turn: int) -> list[tuple[str, Callable[[], None]]
     reviewer = dispute.assignee.username if dispute.assignee_id else member
     if PendingRuling.objects.filter(dispute=dispute, status=PendingRuling.Status.PENDING).exists():
         return [(f"{member} approves the ruling", lambda: approves("approval", number, member))]
+    in_case = case_moves(number, member)
+    if in_case is not None:
+        return in_case
     dhl = Carrier.objects.get(code="dhl")
     return {
         State.AWAITING_SELLER: [
@@ -660,12 +783,16 @@ class WorkflowMachine(RuleBasedStateMachine):
         start_day=START_DAYS,
         focus=st.sampled_from(ORDERS[:2]),
         choices=st.randoms(use_true_random=False),
+        linked=st.booleans(),
     )
-    def place_orders(self, plan: tuple[OrderPlan, ...], start_day: int, focus: str, choices: random.Random):
+    def place_orders(
+        self, plan: tuple[OrderPlan, ...], start_day: int, focus: str, choices: random.Random, linked: bool
+    ):
         """The platform places the orders on day 0 and records the planned shipments; the clock moves to the
         start, where the planned requests (on the orders shipped) and disputes are opened and taken to their
-        starting points. The steps begin with the focus on the small order or the large one (above the
-        approval threshold); `choices` are the sequence's random numbers."""
+        starting points, and (`linked`) the team links those disputes into one case, as far as they may join
+        it. The steps begin with the focus on the small order or the large one (above the approval threshold);
+        `choices` are the sequence's random numbers."""
         self.focus = self.request_focus = focus
         self.random = choices  # what awaited_request_party_acts picks
         platform = person("platform")
@@ -701,6 +828,9 @@ class WorkflowMachine(RuleBasedStateMachine):
                 request = dataclasses.replace(request, items="widget")  # the gadgets are asked for
             if line.dispute is not None:
                 walk_to(number, line.dispute, request)
+        if linked:
+            for number in ORDERS:
+                links("", number, "frank", "the latest case")
 
     @step(order=ORDER)
     def focus_on(self, order):
@@ -800,6 +930,34 @@ class WorkflowMachine(RuleBasedStateMachine):
     def team_approves(self, member):
         """Any member approves a waiting ruling: the one who proposed it and the one who ruled first too."""
         approves("approval", self.focus, member)
+
+    @step(member=st.sampled_from(TEAM), order=ORDER, move=st.sampled_from(CASE_LINKS))
+    def team_links_or_takes_out(self, member, order, move):
+        """A member links an order's latest dispute into the latest case or a new one (its cause shared with the
+        others), whatever its state: refused when it is closed, was ruled already or is in another case, when the
+        case is ruled or its ruling waits for approval, and for gina on her own order. Or takes it (else the case's
+        latest member) out of its case: refused once the case is ruled or its ruling waits for approval. The
+        focus goes to the order."""
+        self.focus = order
+        if move == "take out":
+            takes_out("case taken out", order, member)
+        else:
+            links("case linked", order, member, move)
+
+    @step(
+        member=st.sampled_from(TEAM),
+        move=st.sampled_from(CASE_DECISIONS),
+        outcome=st.sampled_from(OUTCOMES),
+        share=st.sampled_from(CASE_SHARES),
+    )
+    def team_rules_case(self, member, move, outcome, share):
+        """A member rules the focused dispute's case (else the latest case): refused unless every live member is
+        with the team, and once the case is ruled or its ruling waits for approval. Or approves the ruling waiting
+        (its proposer too: refused), or withdraws it."""
+        if move == "rule":
+            rules_case("case", self.focus, member, outcome, share)
+        else:
+            decides_case(f"case ruling {move.rstrip('e')}ed", self.focus, member, move)
 
     @step(
         member=st.sampled_from(TEAM),

@@ -207,12 +207,13 @@ def test_a_ruling_above_the_threshold_waits_for_another_member_who_approves_it(c
     assert "erin proposed on" in waiting and "It needs a second team member's approval." in waiting
     assert waiting.count("$300.00") == 2  # the amount each buyer would get
     assert "Approve this ruling" not in body  # not by the member who proposed it
-    client.post(f"{CASES}{case.pk}/", {"step": "approve"})
+    pending = CaseRuling.objects.get(case=case)
+    client.post(f"{CASES}{case.pk}/", {"step": "approve", "ruling": pending.pk})
     assert CaseRuling.objects.get(case=case).status == "pending"
 
     client.force_login(frank)
     assert "Approve this ruling" in page(client, case)
-    approved = client.post(f"{CASES}{case.pk}/", {"step": "approve"})
+    approved = client.post(f"{CASES}{case.pk}/", {"step": "approve", "ruling": pending.pk})
     assert said(approved)[-1] == f"Approved: the ruling took effect on every dispute of case {case.pk}."
     assert list(Dispute.objects.filter(case=case).values_list("state", "resolved_refund_amount")) == [
         ("resolved", Decimal("300.00")),
