@@ -281,7 +281,13 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     @admin.display(description=_("dispute"), ordering="id")
     def dispute_link(self, obj):
         url = reverse("admin:disputes_reviewqueueitem_review", args=[obj.pk])
-        return format_html('<a class="queue-link" href="{}">#{} · {}</a>', url, obj.pk, obj.order.number)
+        link = format_html('<a class="queue-link" href="{}">#{} · {}</a>', url, obj.pk, obj.order.number)
+        if obj.case_id is None:
+            return link
+        # Ruled with its linked case, from the case's page: said in the row, not found on opening it.
+        case_url = reverse("admin:disputes_case_page", args=[obj.case_id])
+        return format_html('{}<br><a class="case-badge" href="{}">{}</a>', link, case_url,
+                           _("in case %(case)s") % {"case": obj.case_id})  # fmt: skip
 
     @admin.display(description=_("time left"), ordering="respond_by")
     def time_left(self, obj):

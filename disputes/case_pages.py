@@ -149,13 +149,21 @@ def case_page_view(request, admin_site, pk: int) -> HttpResponse:
                 add_form = CaseAddForm(request.POST, prefix="add")
                 if add_form.is_valid():
                     dispute = cases.case_add(staff=request.user, case=case, dispute=add_form.cleaned_data["dispute"])
-                    messages.success(request, _("Added dispute #%(id)s to case %(case)s; both parties were told the "
-                                                "case's reason.") % {"id": dispute.pk, "case": case.pk})  # fmt: skip
+                    messages.success(request, _("Added dispute #%(id)s (%(order)s) to case %(case)s; both parties were "
+                                                "told the case's reason.")
+                                     % {"id": dispute.pk, "order": dispute.order.number, "case": case.pk})  # fmt: skip
+                    if dispute.state not in WITH_TEAM:
+                        messages.warning(request, _("Dispute #%(id)s is not with the team yet (%(state)s): the case "
+                                                    "cannot be ruled until it is, or until it is taken out again.")
+                                         % {"id": dispute.pk, "state": dispute.get_state_display()})  # fmt: skip
                     return redirect(request.path)
+                messages.error(request, _("The dispute was not added: see the form under “Add a dispute”."))
             elif step == "rule":
                 # A plain post that first shows what each dispute gets: the confirmation posts again with confirmed=1.
                 ruling_form = CaseRulingForm(request.POST, prefix="rule", disputes=live)
-                if ruling_form.is_valid():
+                if request.POST.get("back"):
+                    pass  # back from the summary: the form again, as it was filled in
+                elif ruling_form.is_valid():
                     confirmed = request.POST.get("confirmed") == "1"
                     if confirmed and live and not case.is_ruled and request.POST.get("members") != _ids(live):
                         # A dispute joined or left since the summary was shown: show the new one. (A case ruled
@@ -259,6 +267,7 @@ def _context(request, admin_site, case: Case, members: list[cases.Member], *, ru
         "add_form": add_form,
         "preview": preview,
         "now": timezone.now(),
+        "with_team": [state.value for state in WITH_TEAM],
         "opts": Case._meta,
     }
 

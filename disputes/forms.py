@@ -633,6 +633,23 @@ class CaseJoinForm(forms.Form):
 
 
 class CaseAddForm(forms.Form):
-    """Add a dispute the member found to the case on its page."""
+    """Add a dispute the member found to the case on its page: by its id ("11", "#11") or by its order's
+    number ("DD-4103": the order's live dispute, else its latest)."""
 
-    dispute = forms.IntegerField(label=_("Dispute number"), min_value=1)
+    dispute = forms.CharField(
+        label=_("Dispute id or order number"), max_length=80, help_text=_("For example 11, #11 or DD-4103.")
+    )
+
+    def clean_dispute(self) -> int:
+        from disputes.models import Dispute
+        from disputes.states import LIVE_STATES
+
+        given = self.cleaned_data["dispute"].strip()
+        number = given.lstrip("#")
+        if number.isdigit() and len(number) < 19 and Dispute.objects.filter(pk=int(number)).exists():
+            return int(number)
+        on_order = Dispute.objects.filter(order__number__iexact=given)
+        found = on_order.filter(state__in=LIVE_STATES).order_by("-opened_at", "-id").first() or on_order.first()
+        if found is None:
+            raise forms.ValidationError(_("No dispute has this id, and no order with this number has a dispute."))
+        return found.pk

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from core.money import format_money
 from notifications.models import Notification
@@ -547,9 +547,9 @@ def extension(p: dict) -> Words:
 
 # Why the dispute team paused a dispute: the codes disputes.models.PauseReason stores.
 PAUSE_REASONS = {
-    "carrier_investigation": _("the carrier is investigating the shipment"),
-    "public_holiday": _("a public holiday"),
-    "third_party": _("the dispute team is waiting for a third party"),
+    "carrier_investigation": gettext_lazy("the carrier is investigating the shipment"),
+    "public_holiday": gettext_lazy("a public holiday"),
+    "third_party": gettext_lazy("the dispute team is waiting for a third party"),
 }
 
 
@@ -635,9 +635,9 @@ def more_time(p: dict) -> Words:
 # --- return and exchange requests (disputes/notices.py tell_request) ------------------------------
 
 REQUEST_KINDS = {
-    "return_refund": _("a return for a refund"),
-    "exchange": _("an exchange"),
-    "refund_only": _("a refund without return"),
+    "return_refund": gettext_lazy("a return for a refund"),
+    "exchange": gettext_lazy("an exchange"),
+    "refund_only": gettext_lazy("a refund without return"),
 }
 
 

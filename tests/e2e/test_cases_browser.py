@@ -55,7 +55,9 @@ def test_erin_confirms_a_suggestion_and_rules_the_case_and_alice_reads_its_reaso
     suggestions = erin.locator("#suggestions")
     expect(suggestions).to_contain_text("the same store and reason, opened the same week")
     suggestions.get_by_role("button", name=f"Add dispute #{suggested.pk} to the case").click()
-    expect(erin.get_by_text(f"Added dispute #{suggested.pk} to case {case.pk}")).to_be_visible()
+    expect(
+        erin.get_by_text(f"Added dispute #{suggested.pk} ({suggested.order.number}) to case {case.pk}")
+    ).to_be_visible()
     expect(erin.get_by_role("heading", name="3 disputes in this case")).to_be_visible()
     expect(erin.locator(".case-totals")).to_contain_text("$180.00")
 
@@ -80,7 +82,7 @@ def test_erin_confirms_a_suggestion_and_rules_the_case_and_alice_reads_its_reaso
     sign_in(alice, "alice")
     alice.goto(f"{live_server.url}/disputes/{second.pk}/")
     box = alice.locator(".case-notice")
-    expect(box).to_contain_text("The dispute team reviews this dispute together with others that share its cause:")
+    expect(box).to_contain_text("The dispute team ruled this dispute together with others that share its cause:")
     expect(box).to_contain_text(REASON)
     body = alice.locator("main").inner_text()
     assert "LC-0" not in body and "LC-2" not in body and f"Case {case.pk}" not in body

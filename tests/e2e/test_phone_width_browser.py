@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from disputes.demo import seed_disputes
-from disputes.models import Dispute
+from disputes.models import Case, Dispute
 from messaging.demo import seed_messages
 from orders.demo import seed_orders
 
@@ -33,6 +33,7 @@ def pages_for(disputes: dict[str, int]) -> dict[str, list[str]]:
             "/orders/", "/orders/?show=waiting", "/orders/?show=disputes", "/orders/?show=closed",
             "/orders/DD-3001/", "/orders/DD-3011/", "/orders/DD-4005/", "/orders/DD-4003/", "/orders/DD-4008/",
             "/orders/DD-3001/dispute/new/", "/disputes/", dispute("DD-4005"), dispute("DD-4001"), dispute("DD-4003"),
+            dispute("DD-4101"),
             "/messages/unread/", "/notifications/", "/accounts/two-step/",
         ],
         "bob": ["/orders/", "/orders/DD-4002/", "/orders/DD-4007/", dispute("DD-4002"), dispute("DD-4006"),
@@ -67,6 +68,24 @@ def test_every_buyer_and_seller_page_fits_a_phone(browser, live_server, sign_in,
             if (extra := overflow(page)) > 0:
                 problems.append(f"{username} {path}: {extra}px wider than the phone")
         context.close()
+    assert problems == []
+
+
+def test_the_teams_queue_and_linked_case_pages_fit_a_phone(browser, live_server, sign_in, demo):
+    case = Case.objects.get()
+    member = case.disputes.order_by("pk").first()
+    problems: list[str] = []
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-GB")
+    page = context.new_page()
+    sign_in(page, "erin")
+    for path in ("/admin/disputes/reviewqueueitem/", "/admin/disputes/case/", f"/admin/disputes/case/{case.pk}/",
+                 f"/admin/disputes/reviewqueueitem/{member.pk}/review/"):  # fmt: skip
+        response = page.goto(f"{live_server.url}{path}")
+        if response.status != 200:
+            problems.append(f"{path}: {response.status}")
+        if (extra := overflow(page)) > 0:
+            problems.append(f"{path}: {extra}px wider than the phone")
+    context.close()
     assert problems == []
 
 

@@ -64,7 +64,7 @@ def test_a_team_member_sees_the_case_with_its_members_clocks_and_totals(client, 
     assert "<strong>$200.00</strong> asked in USD" in body
     assert "within the $500.00 threshold" in body
     first.refresh_from_db()
-    assert "respond by " + first.respond_by.strftime("%-d %b %Y") in body
+    assert "ruling due by " + first.respond_by.strftime("%-d %b %Y") in body  # with the team: its ruling clock
     listing = client.get(CASES).content.decode()
     assert f'href="{CASES}{case.pk}/"' in listing and REASON in listing and "$200.00" in listing
 
@@ -81,7 +81,7 @@ def test_the_clocks_are_in_the_readers_time_zone_and_a_paused_one_says_until_whe
     body = page(client, case)
     first.refresh_from_db()
     tokyo = first.respond_by.astimezone(ZoneInfo("Asia/Tokyo"))
-    assert f"respond by {tokyo:%-d %b %Y, %H:%M} JST" in body
+    assert f"ruling due by {tokyo:%-d %b %Y, %H:%M} JST" in body
     until = paused.paused_until.astimezone(ZoneInfo("Asia/Tokyo"))
     assert f"paused until {until:%-d %b %Y, %H:%M} JST" in body
 
@@ -119,7 +119,7 @@ def test_a_suggestion_is_added_only_when_the_member_confirms_it(client, world):
     response = client.post(f"{CASES}{case.pk}/", {"step": "add", "add-dispute": other.pk})
     assert response.status_code == 302
     assert Dispute.objects.get(pk=other.pk).case_id == case.pk
-    assert said(response)[-1].startswith(f"Added dispute #{other.pk} to case {case.pk}")
+    assert said(response)[-1].startswith(f"Added dispute #{other.pk} (LC-8) to case {case.pk}")
 
 
 def test_a_refused_link_is_a_message_on_the_page_not_an_error(client, world):
@@ -132,7 +132,7 @@ def test_a_refused_link_is_a_message_on_the_page_not_an_error(client, world):
     assert f"Dispute {closed.pk} is closed: only a live dispute joins a case." in response.content.decode()
     assert Dispute.objects.get(pk=closed.pk).case_id is None
     missing = client.post(f"{CASES}{case.pk}/", {"step": "add", "add-dispute": 999999})
-    assert "There is no such dispute." in missing.content.decode()
+    assert "No dispute has this id, and no order with this number has a dispute." in missing.content.decode()
 
 
 def test_the_ruling_is_confirmed_then_resolves_every_member_once(client, world):
@@ -308,3 +308,61 @@ def test_a_dispute_alone_shows_no_case_box_to_its_parties(client, world):
     dispute_act_by(user=world.erin, dispute=dispute, action="claim")
     client.force_login(world.alice)
     assert "share its cause" not in client.get(f"/disputes/{dispute.pk}/").content.decode()
+
+
+def test_a_dispute_is_added_by_its_id_or_its_orders_number_and_one_not_with_the_team_is_flagged(client, world):
+    first, by_number, by_id = escalate(world, "LC-41"), escalate(world, "LC-42"), escalate(world, "LC-43")
+    waiting = dispute_in(world, "awaiting_seller", number="LC-44")
+    case = a_case(world, first)
+    client.force_login(world.erin)
+    client.post(f"{CASES}{case.pk}/", {"step": "add", "add-dispute": "lc-42"})
+    client.post(f"{CASES}{case.pk}/", {"step": "add", "add-dispute": f"#{by_id.pk}"})
+    assert {d.pk for d in Dispute.objects.filter(case=case)} == {first.pk, by_number.pk, by_id.pk}
+    flagged = client.post(f"{CASES}{case.pk}/", {"step": "add", "add-dispute": "LC-44"})
+    assert said(flagged)[-1].startswith(f"Dispute #{waiting.pk} is not with the team yet")
+    unknown = client.post(f"{CASES}{case.pk}/", {"step": "add", "add-dispute": "DD-0000"})
+    assert unknown.status_code == 200
+    assert said(unknown)[-1] == "The dispute was not added: see the form under “Add a dispute”."
+    assert "no order with this number has a dispute" in unknown.content.decode()
+
+
+def test_going_back_from_the_summary_keeps_what_was_filled_in(client, world):
+    first, second = escalate(world, "LC-45"), escalate(world, "LC-46")
+    case = a_case(world, first, second)
+    client.force_login(world.erin)
+    ruling = {"step": "rule", "rule-outcome": "partial_refund", "rule-percent": "40", "rule-note": "Some each."}
+    back = client.post(f"{CASES}{case.pk}/", {**ruling, **confirmed(first, second), "back": "1"})
+    body = back.content.decode()
+    assert back.status_code == 200 and "Yes, rule the case" not in body
+    assert "Some each.</textarea>" in body and 'value="40"' in body
+    assert Dispute.objects.filter(case=case, state="resolved").count() == 0
+
+
+def test_a_summary_with_a_member_not_with_the_team_offers_no_ruling(client, world):
+    first = escalate(world, "LC-47")
+    waiting = dispute_in(world, "awaiting_seller", number="LC-48")
+    case = a_case(world, first, waiting)
+    client.force_login(world.erin)
+    ruling = {"step": "rule", "rule-outcome": "full_refund", "rule-note": "All."}
+    body = client.post(f"{CASES}{case.pk}/", ruling).content.decode()
+    assert f"Not with the team yet: #{waiting.pk}" in body and "Yes, rule the case" not in body
+
+
+def test_the_review_queue_says_which_disputes_are_in_a_case(client, world):
+    first, alone = escalate(world, "LC-49"), escalate(world, "LC-50")
+    case = a_case(world, first)
+    client.force_login(world.erin)
+    body = client.get(QUEUE).content.decode()
+    assert f'href="{CASES}{case.pk}/">in case {case.pk}</a>' in body
+    assert body.count("case-badge") == 1 and f"#{alone.pk} · LC-50" in body
+
+
+def test_after_the_ruling_the_parties_read_that_it_was_ruled_with_others(client, world):
+    first, second = escalate(world, "LC-51"), escalate(world, "LC-52")
+    case = a_case(world, first, second)
+    client.force_login(world.erin)
+    client.post(f"{CASES}{case.pk}/", {"step": "rule", "rule-outcome": "full_refund", "rule-note": "All.",
+                                       **confirmed(first, second)})  # fmt: skip
+    client.force_login(world.alice)
+    body = client.get(f"/disputes/{first.pk}/").content.decode()
+    assert "The dispute team ruled this dispute together with others that share its cause:" in body
