@@ -86,7 +86,7 @@ class PauseReason(models.TextChoices):
 
 
 class Dispute(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes", verbose_name=_("order"))
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     item_received = models.BooleanField(_("item received"))
@@ -99,13 +99,13 @@ class Dispute(models.Model):
     # What the items it covers are worth (disputes.claims), fixed when it opens; null: the whole order.
     items_worth = models.DecimalField(max_digits=15, decimal_places=3, null=True, blank=True)
 
-    state = models.CharField(max_length=20, choices=State.choices, default=State.AWAITING_SELLER)
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.AWAITING_SELLER)
     # Deadlines are columns, so sweeps find what is due with an index (the partial indexes below);
     # (state, respond_by) serves lookups by state. No single-column indexes beside them: each
     # index is one more write on every transition.
     respond_by = models.DateTimeField(_("respond by"), null=True, blank=True)
     escalate_at = models.DateTimeField(_("escalates by itself at"), null=True, blank=True)
-    opened_at = models.DateTimeField(default=timezone.now)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
     escalated_at = models.DateTimeField(null=True, blank=True)
 
     # What happens once the item is back (set when an outcome needs a return).
@@ -119,7 +119,12 @@ class Dispute(models.Model):
     return_condition = models.CharField(max_length=10, choices=ReturnCondition.choices, blank=True)
 
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="assigned_disputes"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_disputes",
+        verbose_name=_("assignee"),
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
     ruled_by = models.ForeignKey(
@@ -167,6 +172,8 @@ class Dispute(models.Model):
 
     class Meta:
         ordering = ["-opened_at", "-id"]
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
         constraints = [
             models.CheckConstraint(condition=Q(refund_amount__gt=0), name="dispute_refund_amount_positive"),
             # A pause always has an end.
@@ -231,17 +238,19 @@ class Proposal(models.Model):
         COUNTER = "counter", _("Counter-offer")
         REJECTION = "rejection", _("Rejection")
 
-    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="proposals")
-    party = models.CharField(max_length=6, choices=[(Party.BUYER, _("Buyer")), (Party.SELLER, _("Seller"))])
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    refund_amount = models.DecimalField(max_digits=15, decimal_places=3, default=Decimal("0.00"))
-    return_item = models.BooleanField(default=False)
-    note = models.TextField(blank=True, max_length=2000)
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="proposals", verbose_name=_("dispute"))
+    party = models.CharField(_("party"), max_length=6, choices=[(Party.BUYER, _("Buyer")), (Party.SELLER, _("Seller"))])
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    refund_amount = models.DecimalField(_("refund amount"), max_digits=15, decimal_places=3, default=Decimal("0.00"))
+    return_item = models.BooleanField(_("return the item"), default=False)
+    note = models.TextField(_("note"), blank=True, max_length=2000)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("proposal")
+        verbose_name_plural = _("proposals")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.party}: {self.refund_amount.normalize():f}"
@@ -255,17 +264,22 @@ class Evidence(models.Model):
     """Photos and a note from a party: on a dispute, or on a return or exchange request (its photos,
     the return's postage receipt)."""
 
-    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="evidence", null=True, blank=True)
+    dispute = models.ForeignKey(
+        Dispute, on_delete=models.CASCADE, related_name="evidence", null=True, blank=True, verbose_name=_("dispute")
+    )
     request = models.ForeignKey(
         "ReturnRequest", on_delete=models.CASCADE, related_name="evidence", null=True, blank=True
     )
-    party = models.CharField(max_length=6, choices=Party.choices)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    note = models.TextField(blank=True, max_length=2000)
-    created_at = models.DateTimeField(default=timezone.now)
+    party = models.CharField(_("party"), max_length=6, choices=Party.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    note = models.TextField(_("note"), blank=True, max_length=2000)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("evidence")
         verbose_name_plural = _("evidence")
         constraints = [
             models.CheckConstraint(
@@ -295,21 +309,28 @@ class AppendOnlyQuerySet(models.QuerySet):
 class DisputeEvent(models.Model):
     """The timeline: one row per transition, never updated or deleted."""
 
-    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="events")
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="events", verbose_name=_("dispute"))
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
     )
-    actor_party = models.CharField(max_length=6, choices=Party.choices)
-    action = models.CharField(max_length=32)
-    from_state = models.CharField(max_length=20, blank=True)
-    to_state = models.CharField(max_length=20)
-    payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_party = models.CharField(_("acting party"), max_length=6, choices=Party.choices)
+    action = models.CharField(_("action"), max_length=32)
+    from_state = models.CharField(_("from state"), max_length=20, blank=True)
+    to_state = models.CharField(_("to state"), max_length=20)
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("dispute event")
+        verbose_name_plural = _("dispute events")
 
     def __str__(self) -> str:
         return f"{self.action}: {self.from_state} → {self.to_state}"
@@ -328,24 +349,28 @@ class Refund(models.Model):
 
     # No dispute: the full refund of an order cancelled because it never shipped, or a return
     # request's refund (request set).
-    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="refunds", null=True, blank=True)
+    dispute = models.ForeignKey(
+        Dispute, on_delete=models.PROTECT, related_name="refunds", null=True, blank=True, verbose_name=_("dispute")
+    )
     request = models.ForeignKey(
         "ReturnRequest", on_delete=models.PROTECT, related_name="refunds", null=True, blank=True
     )
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
-    resolution_number = models.PositiveSmallIntegerField()
-    amount = models.DecimalField(max_digits=15, decimal_places=3)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("order"))
+    resolution_number = models.PositiveSmallIntegerField(_("resolution number"))
+    amount = models.DecimalField(_("amount"), max_digits=15, decimal_places=3)
     # The part of `amount` that is return postage the seller pays under its policy: refunded above
     # the item's price, so it never counts against what is left to refund on the order.
     postage = models.DecimalField(max_digits=15, decimal_places=3, default=Decimal("0"))
-    currency = models.CharField(max_length=3)
-    gateway = models.CharField(max_length=40)
-    gateway_reference = models.CharField(max_length=100)
-    cause = models.CharField(max_length=24, choices=Cause.choices)
-    created_at = models.DateTimeField(default=timezone.now)
+    currency = models.CharField(_("currency"), max_length=3)
+    gateway = models.CharField(_("gateway"), max_length=40)
+    gateway_reference = models.CharField(_("gateway reference"), max_length=100)
+    cause = models.CharField(_("cause"), max_length=24, choices=Cause.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
         constraints = [
             models.UniqueConstraint(fields=["dispute", "resolution_number"], name="one_refund_per_resolution"),
             models.UniqueConstraint(
@@ -372,14 +397,18 @@ class Refund(models.Model):
 class IdempotencyRecord(models.Model):
     """The first response to a money-moving request, replayed for a retry with the same key."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    key = models.CharField(_("key"), max_length=200)
     fingerprint = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField(null=True)
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True)
     response_body = models.JSONField(null=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_record_per_idempotency_key")]
 
     def __str__(self) -> str:
@@ -390,17 +419,23 @@ class EvidenceRequest(models.Model):
     """The dispute team asks a party for more evidence, with a deadline. Unanswered by then,
     review goes on without it."""
 
-    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="evidence_requests")
-    party = models.CharField(max_length=6, choices=[(Party.BUYER, _("Buyer")), (Party.SELLER, _("Seller"))])
+    dispute = models.ForeignKey(
+        Dispute, on_delete=models.CASCADE, related_name="evidence_requests", verbose_name=_("dispute")
+    )
+    party = models.CharField(_("party"), max_length=6, choices=[(Party.BUYER, _("Buyer")), (Party.SELLER, _("Seller"))])
     note = models.TextField(_("what is needed"), max_length=2000)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    due_at = models.DateTimeField(db_index=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    answered_at = models.DateTimeField(null=True, blank=True)
-    expired_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    due_at = models.DateTimeField(_("due at"), db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    expired_at = models.DateTimeField(_("expired at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("evidence request")
+        verbose_name_plural = _("evidence requests")
 
     def __str__(self) -> str:
         return f"Evidence from {self.party} on dispute {self.dispute_id} by {self.due_at:%Y-%m-%d}"
@@ -418,20 +453,31 @@ class PendingRuling(models.Model):
         APPROVED = "approved", _("Approved and applied")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
-    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="pending_rulings")
-    outcome = models.CharField(max_length=20)
-    refund_amount = models.DecimalField(max_digits=15, decimal_places=3, null=True, blank=True)
+    dispute = models.ForeignKey(
+        Dispute, on_delete=models.CASCADE, related_name="pending_rulings", verbose_name=_("dispute")
+    )
+    outcome = models.CharField(_("outcome"), max_length=20)
+    refund_amount = models.DecimalField(_("refund amount"), max_digits=15, decimal_places=3, null=True, blank=True)
     note = models.TextField(max_length=4000)
-    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
     )
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("pending ruling")
+        verbose_name_plural = _("pending rulings")
         constraints = [
             models.UniqueConstraint(fields=["dispute"], condition=Q(status="pending"), name="one_pending_ruling")
         ]

@@ -12,9 +12,9 @@ from orders.models import Order
 class Thread(models.Model):
     """The one conversation about an order, between its buyer and its store (and the team)."""
 
-    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="thread")
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="thread", verbose_name=_("order"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_message_at = models.DateTimeField(_("last message at"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("thread")
@@ -33,11 +33,13 @@ class AuthorRole(models.TextChoices):
 class Message(models.Model):
     """A message is evidence: parties never edit or delete it."""
 
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    role = models.CharField(max_length=6, choices=AuthorRole.choices)
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages", verbose_name=_("thread"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    role = models.CharField(_("role"), max_length=6, choices=AuthorRole.choices)
     body = models.TextField(_("message"), blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -61,12 +63,12 @@ class Photo(models.Model):
     file = models.FileField(max_length=200)
     thumbnail = models.FileField(max_length=200)
     content_type = models.CharField(max_length=40)
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
     sha256 = models.CharField(_("SHA-256 of the original"), max_length=64, db_index=True)
     original_size = models.PositiveIntegerField()
     position = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "position"]
@@ -81,15 +83,19 @@ class ThreadState(models.Model):
     """Per user per thread: what they have read, how many messages from others came since, and
     when they were last emailed about it."""
 
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="states")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="thread_states")
-    last_read_at = models.DateTimeField(null=True, blank=True)
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="states", verbose_name=_("thread"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="thread_states", verbose_name=_("user")
+    )
+    last_read_at = models.DateTimeField(_("last read at"), null=True, blank=True)
     # Kept with each message (under the thread's lock) and zeroed on reading, so every page's
     # header reads the user's few unread rows instead of counting all their messages.
     unread = models.PositiveIntegerField(default=0)
-    last_emailed_at = models.DateTimeField(null=True, blank=True)
+    last_emailed_at = models.DateTimeField(_("last emailed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("thread read state")
+        verbose_name_plural = _("thread read states")
         constraints = [models.UniqueConstraint(fields=["thread", "user"], name="one_state_per_user_per_thread")]
         indexes = [models.Index(fields=["user"], condition=models.Q(unread__gt=0), name="thread_state_unread")]
 

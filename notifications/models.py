@@ -53,24 +53,30 @@ class Notification(models.Model):
 
     # Served by the (recipient, -created_at) index below.
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
+        verbose_name=_("recipient"),
     )
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     dedupe_key = models.CharField(max_length=200)  # unique: a constraint below (no LIKE index with it)
     # Null on rows written before notices were rendered from their parameters.
     params = models.JSONField(null=True, blank=True)
     title = models.CharField(max_length=200, blank=True)  # old rows only
     body = models.TextField(blank=True)  # old rows only
     url = models.CharField(max_length=200, blank=True)  # a path; made absolute with SITE_URL when shown
-    created_at = models.DateTimeField(auto_now_add=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 
     class Meta:
         db_table = "messaging_notification"  # the table it has always had, when messaging held it
         ordering = ["-created_at", "-id"]
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
         constraints = [models.UniqueConstraint(fields=["dedupe_key"], name="notification_once_per_key")]
         indexes = [
             models.Index(fields=["recipient", "-created_at"]),

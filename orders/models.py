@@ -59,14 +59,23 @@ class Order(models.Model):
     # Indexes: only those a query uses, since every status change pays for each one. Buyer and
     # store are served by the (buyer|store, -placed_at) indexes below; a carrier is one of a
     # handful, too common to be worth an index of its own.
-    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", db_index=False)
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="orders", db_index=False)
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        db_index=False,
+        verbose_name=_("buyer"),
+    )
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="orders", db_index=False, verbose_name=_("store")
+    )
     carrier = models.ForeignKey(
         Carrier,
         on_delete=models.PROTECT,
         related_name="orders",
         db_index=False,
         help_text=_("The shipping option chosen at checkout."),
+        verbose_name=_("carrier"),
     )
     # Money columns hold three decimals, enough for every currency (KWD); an amount has at most its
     # own currency's (core.money): JPY 0, USD 2, KWD 3.
@@ -221,17 +230,21 @@ class ExtensionRequest(models.Model):
         GRANTED = "granted", _("Granted")
         DECLINED = "declined", _("Declined")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="extension_requests")
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="extension_requests", verbose_name=_("order")
+    )
     days = models.PositiveSmallIntegerField(_("days asked"))
     note = models.TextField(_("note"), blank=True, max_length=1000)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    granted_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    granted_days = models.PositiveSmallIntegerField(_("granted days"), null=True, blank=True)
     decline_reason = models.TextField(_("why the seller declined"), blank=True, max_length=1000)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
         constraints = [
             models.UniqueConstraint(
                 fields=["order"], condition=models.Q(status="pending"), name="one_pending_extension_request_per_order"
@@ -247,14 +260,21 @@ class OrderEvent(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
     )
-    action = models.CharField(max_length=40)
-    payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(_("action"), max_length=40)
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
 
     def __str__(self) -> str:
         return f"{self.order} {self.action}"

@@ -240,3 +240,20 @@ def test_a_refusal_at_the_token_door_speaks_the_header(world):
     )
     assert answer.status_code == 400
     assert answer.json()["detail"] == "No se puede iniciar sesión con ese nombre de usuario y esa contraseña."
+
+
+def test_the_actions_a_party_may_take_are_named_in_their_language(world):
+    """The workflow's action labels are read when a page is drawn, in its reader's language (a label
+    translated once, when the module was imported, would stay in the language of the first request)."""
+    import time_machine
+
+    from tests.disputes.helpers import OPEN_AT, open_dispute
+
+    with time_machine.travel(OPEN_AT, tick=False):
+        dispute = open_dispute(world, number="L-ES")
+        User.objects.filter(pk=world.carol.pk).update(language="es")
+        body = signed_in(User.objects.get(pk=world.carol.pk)).get(f"/disputes/{dispute.pk}/").content.decode()
+    with translation.override("es"):
+        accept = translation.gettext("Accept the buyer's request")
+    assert accept != "Accept the buyer's request" and accept in body
+    assert "Accept the buyer's request" not in body
