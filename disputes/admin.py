@@ -3,8 +3,10 @@ nothing changes a dispute's state by hand (only the workflow does), and events a
 
 from django.contrib import admin
 from django.urls import path, reverse_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin
+from core.money import format_money
 from disputes.admin_queue import NeedsPersonFilter
 from disputes.models import (
     Case,
@@ -74,9 +76,17 @@ class DisputeAdmin(admin.ModelAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "dispute", "order", "amount", "currency", "cause", "gateway_reference")
+    list_display = ("created_at", "dispute_number", "order", "money", "cause", "gateway_reference")
     list_select_related = ("dispute", "order")
     readonly_fields = [f.name for f in Refund._meta.fields]
+
+    @admin.display(description=_("dispute"), ordering="dispute_id")
+    def dispute_number(self, obj):
+        return f"#{obj.dispute_id}" if obj.dispute_id else "—"
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def money(self, obj):
+        return format_money(obj.amount, obj.currency)  # in the currency's own decimals, with its sign
 
     def has_add_permission(self, request):
         return False
